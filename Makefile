@@ -1,0 +1,50 @@
+# Everything a developer or CI needs, from a fresh Debian machine with Python, Java and Maven.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export UV_PYTHON_DOWNLOADS := never
+UV = $(shell ./scripts/ensure-uv.sh)
+RUN = $(UV) run --frozen --all-packages
+
+.PHONY: help install up down status logs test test-unit lint format schemas bench clean-stack
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+install: ## install uv and the locked Python dependencies into .venv
+	@$(UV) sync --frozen --all-packages --quiet
+
+up: install ## start Kafka and PostgreSQL (or use KAFKA_BOOTSTRAP_SERVERS/DATABASE_URL), provision, report health
+	@$(RUN) referrals up
+
+down: install ## stop the local Kafka and PostgreSQL
+	@$(RUN) referrals down
+
+status: install ## is the stack healthy?
+	@$(RUN) referrals status
+
+logs: install ## tail the stack's logs
+	@$(RUN) referrals logs
+
+test: up ## install what is missing, start the stack, run the whole test suite
+	@$(RUN) pytest
+
+test-unit: install ## the tests that need no broker or database
+	@$(RUN) pytest -m "not infra"
+
+lint: install ## ruff and mypy
+	@$(RUN) ruff check .
+	@$(RUN) ruff format --check .
+	@$(RUN) mypy
+
+format: install ## apply ruff's formatting and safe fixes
+	@$(RUN) ruff format .
+	@$(RUN) ruff check --fix .
+
+schemas: install ## regenerate the checked-in JSON Schemas from the models
+	@$(RUN) python -m referral_schemas.jsonschema_gen
+
+bench: up ## benchmarks; figures go to docs/perf.md by hand after review
+	@$(RUN) python -m bench.kit_hop
+
+clean-stack: down ## stop the stack and delete its data
+	rm -rf .stack

@@ -1,0 +1,2 @@
+# Shared fixtures for every tier live in the service kit so each package's tests can use them.
+pytest_plugins = ["servicekit.testing"]

@@ -1,0 +1,1 @@
+"""PostgreSQL side of the kit: pool, migrations, unit of work, inbox and outbox."""

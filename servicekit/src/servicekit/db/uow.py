@@ -1,0 +1,93 @@
+"""Unit of work: one transaction for state, inbox rows and outbox rows.
+
+It rolls back unless `commit()` is called. Repositories may run statements on `connection`
+directly, or stage rows with `on_flush` so a batch of events costs one round trip per table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+from uuid import UUID
+
+import asyncpg
+
+from servicekit.db.inbox import Delivery, claim
+from servicekit.db.outbox import OutboxBuffer
+
+if TYPE_CHECKING:
+    from referral_schemas.envelope import Envelope
+
+Flusher = Callable[[asyncpg.Connection], Awaitable[None]]
+
+
+class UnitOfWork:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._conn: asyncpg.pool.PoolConnectionProxy | None = None
+        self._tx: asyncpg.transaction.Transaction | None = None
+        self._flushers: list[Flusher] = []
+        self.outbox = OutboxBuffer()
+        self.committed = False
+
+    async def __aenter__(self) -> Self:
+        self._conn = await self._pool.acquire()
+        try:
+            self._tx = self._conn.transaction()
+            await self._tx.start()
+        except BaseException:
+            await self._pool.release(self._conn)
+            self._conn = None
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if not self.committed and self._tx is not None and not conn.is_closed():
+                await self._tx.rollback()
+        finally:
+            await self._pool.release(conn)
+
+    @property
+    def connection(self) -> asyncpg.Connection:
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside `async with`")
+        return self._conn  # type: ignore[return-value]
+
+    async def claim(self, consumer: str, deliveries: Sequence[Delivery]) -> set[UUID]:
+        return await claim(self.connection, consumer, deliveries)
+
+    def on_flush(self, flusher: Flusher) -> None:
+        """Run `flusher` once, just before commit (for batched repository writes)."""
+        if flusher not in self._flushers:
+            self._flushers.append(flusher)
+
+    def publish(self, event: Envelope, *, topic: str, key: str, aggregate_type: str) -> None:  # type: ignore[type-arg]
+        """Stage an event for the outbox; it is sent only if this unit of work commits."""
+        self.outbox.add(
+            event_id=event.event_id,
+            event_type=event.event_type,
+            topic=topic,
+            key=key,
+            payload=event.model_dump_json(),
+            aggregate_type=aggregate_type,
+        )
+
+    async def commit(self) -> None:
+        conn = self.connection
+        for flush in self._flushers:
+            await flush(conn)
+        self._flushers.clear()
+        await self.outbox.flush(conn)
+        assert self._tx is not None
+        await self._tx.commit()
+        self.committed = True

@@ -1,0 +1,41 @@
+"""Health, readiness and metrics over HTTP; services add their own routes beside them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+ReadinessCheck = Callable[[], Awaitable[tuple[bool, str]]]
+
+
+def health_routes(service: str, checks: dict[str, ReadinessCheck]) -> Sequence[BaseRoute]:
+    async def health(_: Request) -> Response:
+        # Liveness: the process answers. Dependencies belong to readiness.
+        return JSONResponse({"service": service, "status": "ok"})
+
+    async def ready(_: Request) -> Response:
+        results = {}
+        ok = True
+        for name, check in checks.items():
+            try:
+                passed, detail = await check()
+            except Exception as exc:  # noqa: BLE001 - a failing probe is an answer, not a crash
+                passed, detail = False, f"{type(exc).__name__}: {exc}"
+            ok = ok and passed
+            results[name] = {"ok": passed, "detail": detail}
+        return JSONResponse(
+            {"service": service, "ready": ok, "checks": results}, status_code=200 if ok else 503
+        )
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return [
+        Route("/health", health),
+        Route("/ready", ready),
+        Route("/metrics", metrics),
+    ]

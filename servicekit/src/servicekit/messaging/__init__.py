@@ -1,0 +1,1 @@
+"""Kafka side of the kit: broker factory, batch consumer, dead letters, topic admin."""

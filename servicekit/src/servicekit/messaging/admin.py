@@ -1,0 +1,57 @@
+"""Create topics idempotently (the platform owns topic layout, not auto-creation)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+
+@dataclass(frozen=True, slots=True)
+class TopicLayout:
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+async def ensure_topics(
+    bootstrap: str, topics: Iterable[TopicLayout], *, replication_factor: int = 1
+) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created."""
+    wanted = {t.name: t for t in topics}
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for name, t in wanted.items() if name not in existing]
+        if not missing:
+            return []
+        try:
+            await admin.create_topics(
+                [
+                    NewTopic(
+                        name=t.name,
+                        num_partitions=t.partitions,
+                        replication_factor=replication_factor,
+                        topic_configs=t.config,
+                    )
+                    for t in missing
+                ]
+            )
+        except TopicAlreadyExistsError:
+            # Another `up` or test raced us to it: the topic exists, which is all we want.
+            pass
+        return [t.name for t in missing]
+    finally:
+        await admin.close()
+
+
+async def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    await admin.start()
+    try:
+        await admin.delete_topics(list(names))
+    finally:
+        await admin.close()

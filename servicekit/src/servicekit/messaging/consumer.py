@@ -1,0 +1,236 @@
+"""The batch consumer every service uses.
+
+A FastStream batch subscriber (group id, manual acknowledgement) hands each polled batch to
+`EventConsumer.apply_batch`, which:
+1. decodes every record against the contracts; a record that is oversized, not JSON, not the
+   schema, an unknown event type or a version we do not read goes to `<topic>.dlq`;
+2. applies the rest in ONE transaction: inbox rows (redeliveries are skipped), the handlers'
+   state changes and their outbox rows;
+3. on a transient failure (database or broker away) waits with capped backoff and tries the
+   same batch again, for as long as it takes: nothing is skipped;
+4. on any other failure retries each event alone a bounded number of times, then
+   dead-letters just the failing one;
+5. acknowledges (commits offsets) only after all of that is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.middlewares import AckPolicy
+from opentelemetry import trace
+from referral_schemas import ContractError, Envelope, parse_event
+
+from servicekit.db.inbox import Delivery
+from servicekit.db.uow import UnitOfWork
+from servicekit.messaging.dead_letters import DeadLetterPublisher, Rejection
+from servicekit.observability.logging import referral_id_var
+from servicekit.observability.metrics import (
+    BATCH_SECONDS,
+    EVENTS_APPLIED,
+    EVENTS_DUPLICATE,
+    TRANSIENT_RETRIES,
+)
+from servicekit.observability.tracing import context_from_kafka_headers
+from servicekit.resilience import is_transient, retry_transient
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("servicekit.consumer")
+
+Handler = Callable[[Envelope[Any], UnitOfWork], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerPolicy:
+    max_message_bytes: int = 256 * 1024
+    max_attempts: int = 3
+    retry_backoff_max_s: float = 10.0
+    batch_max_records: int = 500
+    batch_timeout_ms: int = 20
+
+
+@dataclass(slots=True)
+class _Item:
+    record: ConsumerRecord  # type: ignore[type-arg]
+    event: Envelope[Any]
+    handler: Handler
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        handlers: Mapping[str, Handler],
+        uow_factory: Callable[[], UnitOfWork],
+        dead_letters: DeadLetterPublisher,
+        policy: ConsumerPolicy | None = None,
+    ) -> None:
+        self.name = name
+        self.handlers = dict(handlers)
+        self.uow_factory = uow_factory
+        self.dead_letters = dead_letters
+        self.policy = policy or ConsumerPolicy()
+
+    def subscribe(self, broker: KafkaBroker, *topics: str, group_id: str) -> None:
+        """Register the batch subscriber on `broker`; offsets are committed by us, after commit."""
+
+        async def on_batch(body: Any, message: KafkaMessage) -> None:
+            await self.apply_batch(message.raw_message)
+            await message.ack()
+
+        broker.subscriber(
+            *topics,
+            group_id=group_id,
+            batch=True,
+            max_records=self.policy.batch_max_records,
+            batch_timeout_ms=self.policy.batch_timeout_ms,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest",
+            decoder=_raw_decoder,
+            title=f"{self.name}:{','.join(topics)}",
+        )(on_batch)
+
+    async def apply_batch(self, records: Sequence[ConsumerRecord]) -> None:  # type: ignore[type-arg]
+        started = time.perf_counter()
+        items: list[_Item] = []
+        seen: set[Any] = set()
+        for record in records:
+            item = await self._decode(record)
+            if item is None:
+                continue
+            if item.event.event_id in seen:
+                EVENTS_DUPLICATE.labels(self.name).inc()
+                continue
+            seen.add(item.event.event_id)
+            items.append(item)
+        if items:
+            try:
+                await self._apply_with_transient_retry(items)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                log.warning("batch of %d failed (%r); applying one by one", len(items), exc)
+                for item in items:
+                    await self._apply_alone(item)
+        BATCH_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+
+    async def _decode(self, record: ConsumerRecord) -> _Item | None:  # type: ignore[type-arg]
+        raw = record.value
+        size = len(raw) if raw is not None else 0
+        rejection: Rejection | None = None
+        if raw is None:
+            rejection = Rejection("empty_message", "the record has no value (tombstone)")
+        elif size > self.policy.max_message_bytes:
+            rejection = Rejection(
+                "oversized_payload",
+                f"{size} bytes exceeds the {self.policy.max_message_bytes}-byte limit",
+            )
+        else:
+            try:
+                event = parse_event(raw)
+            except ContractError as exc:
+                rejection = Rejection(exc.code, exc.detail)
+            else:
+                handler = self.handlers.get(event.event_type)
+                if handler is not None:
+                    return _Item(record, event, handler)
+                rejection = Rejection(
+                    "unhandled_event_type",
+                    f"{self.name} does not consume {event.event_type!r} "
+                    f"(handles: {', '.join(sorted(self.handlers))})",
+                )
+        await self.dead_letters.send(record, rejection)
+        return None
+
+    async def _apply_with_transient_retry(self, items: list[_Item]) -> None:
+        def before_sleep(state: Any) -> None:
+            TRANSIENT_RETRIES.labels(self.name).inc()
+            log.warning(
+                "transient failure applying %d event(s), retrying: %r",
+                len(items), state.outcome.exception() if state.outcome else None,
+            )
+
+        async for attempt in retry_transient(self.policy.retry_backoff_max_s, before_sleep):
+            with attempt:
+                await self._apply(items)
+
+    async def _apply(self, items: list[_Item]) -> None:
+        async with self.uow_factory() as uow:
+            fresh = await uow.claim(
+                self.name,
+                [
+                    Delivery(
+                        i.event.event_id, i.event.event_type, i.record.topic,
+                        i.record.partition, i.record.offset,
+                    )
+                    for i in items
+                ],
+            )
+            for item in items:
+                if item.event.event_id not in fresh:
+                    EVENTS_DUPLICATE.labels(self.name).inc()
+                    continue
+                await self._handle(item, uow)
+            await uow.commit()
+        for item in items:
+            if item.event.event_id in fresh:
+                EVENTS_APPLIED.labels(self.name, item.event.event_type).inc()
+
+    async def _handle(self, item: _Item, uow: UnitOfWork) -> None:
+        parent = context_from_kafka_headers(item.record.headers or ())
+        token = referral_id_var.set(
+            str(item.event.referral_id) if item.event.referral_id else None
+        )
+        try:
+            with tracer.start_as_current_span(
+                f"{item.record.topic} process",
+                context=parent,
+                kind=trace.SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": item.record.topic,
+                    "messaging.consumer.group.name": self.name,
+                    "messaging.message.id": str(item.event.event_id),
+                    "referral.id": str(item.event.referral_id or ""),
+                },
+            ):
+                await item.handler(item.event, uow)
+        finally:
+            referral_id_var.reset(token)
+
+    async def _apply_alone(self, item: _Item) -> None:
+        last: Exception | None = None
+        for attempt in range(1, self.policy.max_attempts + 1):
+            try:
+                await self._apply_with_transient_retry([item])
+                return
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                last = exc
+                log.warning(
+                    "handler failed for %s (attempt %d/%d): %r",
+                    item.event.event_id, attempt, self.policy.max_attempts, exc,
+                )
+                await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
+        await self.dead_letters.send(
+            item.record,
+            Rejection(
+                "handler_failed",
+                f"{type(last).__name__}: {last} (after {self.policy.max_attempts} attempts)",
+            ),
+        )
+
+
+async def _raw_decoder(msg: Any) -> Any:
+    """Skip FastStream's body decoding: the kit decodes each record itself, with DLQ on error."""
+    return None

@@ -1,0 +1,41 @@
+"""Which failures are transient (wait and retry, never skip) and the retry policy for them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import psycopg
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError
+from tenacity import AsyncRetrying, retry_if_exception, stop_never, wait_exponential_jitter
+
+TRANSIENT_PG = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.QueryCanceledError,
+)
+TRANSIENT_KAFKA = (KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError)
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, TRANSIENT_PG + TRANSIENT_KAFKA + (psycopg.OperationalError,)):
+        return True
+    # Connection refused/reset while the database or broker restarts.
+    return isinstance(exc, (OSError, asyncio.TimeoutError, ConnectionError))
+
+
+def retry_transient(max_delay_s: float, before_sleep: object = None) -> AsyncRetrying:
+    """Retry transient failures forever, backing off exponentially up to `max_delay_s`."""
+    return AsyncRetrying(
+        retry=retry_if_exception(is_transient),
+        wait=wait_exponential_jitter(multiplier=0.1, max=max_delay_s, jitter=0.1),
+        stop=stop_never,
+        reraise=True,
+        before_sleep=before_sleep,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,196 @@
+"""The runtime a service is built on: one object holding its broker, pool, relay and HTTP app.
+
+A service's `bootstrap()` creates a `Service` with production defaults, registers its
+consumers and routes, and returns it; tests pass overrides (settings, a different broker).
+Nothing here is global: handlers receive what they need through the unit of work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+
+import asyncpg
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from servicekit.db.migrate import migrate_service
+from servicekit.db.pool import create_pool
+from servicekit.db.relay import OutboxRelay, RelayConfig, idempotent_producer
+from servicekit.db.uow import UnitOfWork
+from servicekit.http import health_routes
+from servicekit.messaging.broker import create_broker
+from servicekit.messaging.consumer import ConsumerPolicy, EventConsumer, Handler
+from servicekit.messaging.dead_letters import DeadLetterPublisher
+from servicekit.observability.logging import setup_logging
+from servicekit.observability.tracing import setup_tracing
+from servicekit.resilience import retry_transient
+from servicekit.roles import role_for
+from servicekit.settings import InfraSettings, dsn_for_role
+
+log = logging.getLogger(__name__)
+
+
+class ServiceSettings(InfraSettings):
+    """Settings every service has. Subclasses add their own and an `env_prefix`."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    http_host: str = Field("127.0.0.1", description="HTTP bind address")
+    http_port: int = Field(8080, description="HTTP port (health, readiness, metrics, API)")
+    db_pool_min: int = Field(2, ge=1)
+    db_pool_max: int = Field(10, ge=1)
+    batch_max_records: int = Field(500, ge=1, description="Records per consumed batch")
+    batch_timeout_ms: int = Field(20, ge=0, description="Wait to fill a batch")
+    max_message_bytes: int = Field(256 * 1024, ge=1024, description="Larger records are DLQ'd")
+    handler_max_attempts: int = Field(3, ge=1, description="Tries before a failing event is DLQ'd")
+    retry_backoff_max_s: float = Field(10.0, gt=0, description="Cap of the transient backoff")
+    relay_batch_size: int = Field(1000, ge=1)
+    relay_enabled: bool = Field(True, description="Run the outbox relay in this process")
+    migrate_on_start: bool = Field(True, description="Apply pending migrations at start-up")
+    trace_exporter: str = Field("none", description='"none" or "jsonl:<path>"')
+    log_level: str = Field("INFO")
+
+
+class Service:
+    def __init__(
+        self,
+        name: str,
+        settings: ServiceSettings,
+        *,
+        broker: KafkaBroker | None = None,
+        producer: AIOKafkaProducer | None = None,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.role = role_for(name)
+        admin = settings.database_url.get_secret_value()
+        self.dsn = dsn_for_role(admin, self.role.role, self.role.password())
+        self.broker = broker or create_broker(settings.kafka_bootstrap_servers, service=name)
+        self.producer = producer or idempotent_producer(settings.kafka_bootstrap_servers)
+        self.relay = OutboxRelay(
+            self.dsn,
+            self.producer,
+            RelayConfig(schema=self.role.schema, batch_size=settings.relay_batch_size),
+        )
+        self.policy = ConsumerPolicy(
+            max_message_bytes=settings.max_message_bytes,
+            max_attempts=settings.handler_max_attempts,
+            retry_backoff_max_s=settings.retry_backoff_max_s,
+            batch_max_records=settings.batch_max_records,
+            batch_timeout_ms=settings.batch_timeout_ms,
+        )
+        self.routes: list[BaseRoute] = []
+        self.consumers: list[EventConsumer] = []
+        self._pool: asyncpg.Pool | None = None
+        self._relay_task: asyncio.Task[None] | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError(f"{self.name} is not started")
+        return self._pool
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.pool)
+
+    def consume(
+        self,
+        *topics: str,
+        handlers: Mapping[str, Handler],
+        consumer: str | None = None,
+    ) -> EventConsumer:
+        """Subscribe `handlers` (event type → handler) to `topics` in this service's group."""
+        name = consumer or self.name
+        ec = EventConsumer(
+            name=name,
+            handlers=handlers,
+            uow_factory=self.uow,
+            dead_letters=DeadLetterPublisher(self.producer, name),
+            policy=self.policy,
+        )
+        ec.subscribe(self.broker, *topics, group_id=name)
+        self.consumers.append(ec)
+        return ec
+
+    async def start(self) -> None:
+        if self.settings.migrate_on_start:
+            async for attempt in retry_transient(self.settings.retry_backoff_max_s):
+                with attempt:
+                    applied = await asyncio.to_thread(
+                        migrate_service, self.name, self.settings.database_url.get_secret_value()
+                    )
+            log.info("migrations applied: %s", applied or "none pending")
+        async for attempt in retry_transient(self.settings.retry_backoff_max_s):
+            with attempt:
+                self._pool = await create_pool(
+                    self.dsn, min_size=self.settings.db_pool_min, max_size=self.settings.db_pool_max
+                )
+        async for attempt in retry_transient(self.settings.retry_backoff_max_s):
+            with attempt:
+                await self.producer.start()
+        if self.settings.relay_enabled:
+            self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")
+        await self.broker.start()
+        log.info("%s started", self.name)
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+        if self._relay_task is not None:
+            self._relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relay_task
+            self._relay_task = None
+        await self.producer.stop()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+        log.info("%s stopped", self.name)
+
+    async def _db_ready(self) -> tuple[bool, str]:
+        if self._pool is None:
+            return False, "not started"
+        async with self._pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+        return True, "ok"
+
+    async def _kafka_ready(self) -> tuple[bool, str]:
+        ok = await self.broker.ping(timeout=2.0)
+        return ok, "ok" if ok else "broker not reachable"
+
+    async def _relay_state(self) -> tuple[bool, str]:
+        if not self.settings.relay_enabled:
+            return True, "disabled in this process"
+        return True, "active" if self.relay.active else "standby"
+
+    def asgi(self, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+        @contextlib.asynccontextmanager
+        async def lifespan(_: Starlette) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        checks = {"database": self._db_ready, "kafka": self._kafka_ready, "relay": self._relay_state}
+        routes = [*health_routes(self.name, checks), *self.routes, *extra_routes]
+        return Starlette(routes=routes, lifespan=lifespan)
+
+    def run(self) -> None:
+        """Serve until SIGTERM/SIGINT: HTTP, consumers and relay in one process."""
+        setup_logging(self.name, self.settings.log_level)
+        setup_tracing(self.name, self.settings.trace_exporter)
+        uvicorn.run(
+            self.asgi(),
+            host=self.settings.http_host,
+            port=self.settings.http_port,
+            log_config=None,
+            access_log=False,
+        )

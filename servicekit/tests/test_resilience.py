@@ -1,0 +1,84 @@
+import asyncio
+
+import asyncpg
+import psycopg
+import pytest
+from aiokafka.errors import KafkaConnectionError
+
+from servicekit.resilience import is_transient, retry_transient
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        asyncpg.exceptions.ConnectionDoesNotExistError("gone"),
+        asyncpg.exceptions.CannotConnectNowError("starting up"),
+        asyncpg.exceptions.SerializationError("retry"),
+        ConnectionRefusedError(111, "refused"),
+        KafkaConnectionError("no broker"),
+        psycopg.OperationalError("server closed the connection"),
+        TimeoutError(),
+    ],
+)
+def test_outages_are_transient(exc):
+    assert is_transient(exc)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ValueError("bad value"),
+        KeyError("missing"),
+        asyncpg.exceptions.UniqueViolationError("duplicate"),
+        asyncpg.exceptions.UndefinedTableError("no table"),
+    ],
+)
+def test_bugs_and_data_errors_are_not_transient(exc):
+    assert not is_transient(exc)
+
+
+async def test_transient_failures_are_retried_until_they_pass():
+    calls = 0
+
+    async def flaky() -> str:
+        nonlocal calls
+        calls += 1
+        if calls < 4:
+            raise ConnectionResetError("reset")
+        return "done"
+
+    result = None
+    async for attempt in retry_transient(max_delay_s=0.01):
+        with attempt:
+            result = await flaky()
+    assert (result, calls) == ("done", 4)
+
+
+async def test_a_non_transient_failure_is_raised_at_once():
+    calls = 0
+
+    async def broken() -> None:
+        nonlocal calls
+        calls += 1
+        raise ValueError("bug")
+
+    with pytest.raises(ValueError, match="bug"):
+        async for attempt in retry_transient(max_delay_s=0.01):
+            with attempt:
+                await broken()
+    assert calls == 1
+
+
+async def test_backoff_is_bounded_not_a_hot_loop():
+    sleeps: list[float] = []
+    retrying = retry_transient(max_delay_s=0.5)
+    retrying.sleep = lambda s: sleeps.append(s) or asyncio.sleep(0)  # type: ignore[method-assign]
+    calls = 0
+    async for attempt in retrying:
+        with attempt:
+            calls += 1
+            if calls < 12:
+                raise ConnectionResetError("reset")
+    assert len(sleeps) == 11
+    assert all(0 < s <= 0.5 + 1e-9 for s in sleeps)
+    assert sleeps[-1] > sleeps[0]

@@ -124,7 +124,10 @@ class OutboxRelay:
                 )
             )
         await asyncio.gather(*futures)
-        await conn.execute(MARK, [r["seq"] for r in rows])
+        await self.mark_sent(conn, [r["seq"] for r in rows])
         self.published += len(rows)
         OUTBOX_PUBLISHED.labels(self.config.schema).inc(len(rows))
         return len(rows)
+
+    async def mark_sent(self, conn: asyncpg.Connection, seqs: list[int]) -> None:
+        await conn.execute(MARK, seqs)

@@ -66,7 +66,8 @@ async def _drain(consumer: AIOKafkaConsumer, limit: int | None, timeout_s: float
     out = []
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if all(await consumer.position(tp) >= end[tp] for tp in parts):
+        positions = {tp: await consumer.position(tp) for tp in parts}
+        if all(positions[tp] >= end[tp] for tp in parts):
             break
         batch = await consumer.getmany(timeout_ms=500, max_records=500)
         for records in batch.values():

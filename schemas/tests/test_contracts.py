@@ -5,8 +5,14 @@ from datetime import datetime
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from referral_schemas import ENVELOPES, ContractError, dump_event, new_envelope, parse_event, referral_id_for
+from referral_schemas import (
+    ENVELOPES,
+    ContractError,
+    dump_event,
+    new_envelope,
+    parse_event,
+    referral_id_for,
+)
 from referral_schemas.examples import example, example_json
 from referral_schemas.registry import ReferralAcceptedV1, ReferralSubmittedV1
 from referral_schemas.topics import TOPICS, all_topic_layouts, topic_for
@@ -32,10 +38,22 @@ def _raw(base: str, **changes) -> bytes:
         (b"\xff\xfe", "malformed_json", "not JSON"),
         (b"[1, 2]", "schema_violation", "JSON object"),
         (b"{}", "schema_violation", "event_type"),
-        (_raw("referral.accepted", event_type="referral.teleported"), "unknown_event_type", "referral.teleported"),
-        (_raw("referral.accepted", schema_version=2), "unsupported_schema_version", "schema_version 2"),
+        (
+            _raw("referral.accepted", event_type="referral.teleported"),
+            "unknown_event_type",
+            "referral.teleported",
+        ),
+        (
+            _raw("referral.accepted", schema_version=2),
+            "unsupported_schema_version",
+            "schema_version 2",
+        ),
         (_raw("referral.accepted", event_id="not-a-uuid"), "schema_violation", "event_id"),
-        (_raw("referral.accepted", occurred_at="2026-11-20T09:14:00"), "schema_violation", "occurred_at"),
+        (
+            _raw("referral.accepted", occurred_at="2026-11-20T09:14:00"),
+            "schema_violation",
+            "occurred_at",
+        ),
         (_raw("referral.accepted", referral_id=None), "schema_violation", "referral_id"),
         (_raw("referral.accepted", surprise=1), "schema_violation", "surprise"),
         (_raw("referral.accepted", schema_version="1"), "schema_violation", "schema_version"),
@@ -82,8 +100,13 @@ def test_referral_id_is_deterministic_and_distinct_per_source():
 def test_new_envelope_carries_correlation_and_causation_from_its_cause():
     cause = example("referral.submitted")
     accepted = example("referral.accepted")
-    child = new_envelope(ReferralAcceptedV1, accepted.data, producer="referral-intake",
-                         referral_id=uuid.uuid4(), caused_by=cause)
+    child = new_envelope(
+        ReferralAcceptedV1,
+        accepted.data,
+        producer="referral-intake",
+        referral_id=uuid.uuid4(),
+        caused_by=cause,
+    )
     assert child.correlation_id == cause.correlation_id
     assert child.causation_id == cause.event_id
     assert child.event_type == "referral.accepted" and child.schema_version == 1

@@ -1,7 +1,6 @@
 import copy
 
 import pytest
-
 from referral_schemas.compat import breaking_changes
 from referral_schemas.jsonschema_gen import check
 
@@ -40,8 +39,14 @@ def test_checked_in_schemas_are_current_and_compatible():
         (lambda s: s["properties"]["id"].update(maxLength=5), "maxLength tightened"),
         (lambda s: s["properties"]["count"].update(minimum=1), "minimum tightened"),
         (lambda s: s["properties"]["count"].update(maximum=9), "maximum tightened"),
-        (lambda s: s["$defs"]["Child"]["properties"]["x"].update(pattern="^b"), "child.x: pattern changed"),
-        (lambda s: s["$defs"]["Child"].update(additionalProperties=False), "child: additional properties"),
+        (
+            lambda s: s["$defs"]["Child"]["properties"]["x"].update(pattern="^b"),
+            "child.x: pattern changed",
+        ),
+        (
+            lambda s: s["$defs"]["Child"].update(additionalProperties=False),
+            "child: additional properties",
+        ),
         (lambda s: s["properties"].update(note={"type": "string"}), "note: variant 1 (null)"),
     ],
 )

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from aiokafka.structs import ConsumerRecord
-
 from referral_schemas import dump_event, new_envelope, parse_event
 from referral_schemas.examples import example
 from referral_schemas.registry import ProviderActivityV1, ProviderResponseV1
@@ -29,8 +28,13 @@ class KitEvents:
     def follow_up(self, cause: Any) -> Any:
         n = self.sequence_of(cause)
         data = self._activity.model_copy(update={"reason_code": f"seq-{n}"})
-        return new_envelope(ProviderActivityV1, data, producer="kit-test",
-                            referral_id=cause.referral_id, caused_by=cause)
+        return new_envelope(
+            ProviderActivityV1,
+            data,
+            producer="kit-test",
+            referral_id=cause.referral_id,
+            caused_by=cause,
+        )
 
     @staticmethod
     def sequence_of(event: Any) -> int:
@@ -51,9 +55,17 @@ class KitEvents:
     def record(self, topic: str, event: Any, *, offset: int, partition: int = 0) -> ConsumerRecord:
         value = dump_event(event)
         return ConsumerRecord(
-            topic=topic, partition=partition, offset=offset, timestamp=0, timestamp_type=0,
-            key=str(event.referral_id).encode(), value=value, checksum=None,
-            serialized_key_size=36, serialized_value_size=len(value), headers=(),
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            timestamp=0,
+            timestamp_type=0,
+            key=str(event.referral_id).encode(),
+            value=value,
+            checksum=None,
+            serialized_key_size=36,
+            serialized_value_size=len(value),
+            headers=(),
         )
 
 

@@ -9,7 +9,6 @@ from collections import defaultdict
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
-
 from servicekit.db.relay import OutboxRelay, RelayConfig, idempotent_producer
 from servicekit.db.uow import UnitOfWork
 from servicekit.messaging.broker import create_broker
@@ -22,11 +21,16 @@ pytestmark = pytest.mark.infra
 STATE = "CREATE TABLE applied (event_id uuid PRIMARY KEY, referral_id uuid NOT NULL, n int NOT NULL)"
 
 
-async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[ConsumerRecord]:
+async def read_topic(
+    bootstrap: str, topic: str, expected: int, timeout: float = 30.0
+) -> list[ConsumerRecord]:
     """Everything on `topic` once `expected` records have arrived (plus a short look for extras)."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-        enable_auto_commit=False, group_id=f"reader-{uuid.uuid4().hex[:8]}",
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=f"reader-{uuid.uuid4().hex[:8]}",
     )
     await consumer.start()
     out: list[ConsumerRecord] = []
@@ -80,7 +84,9 @@ class Harness:
             raise self.fail[event.event_id]
         await uow.connection.execute(
             "INSERT INTO applied VALUES ($1, $2, $3)",
-            event.event_id, event.referral_id, self.events.sequence_of(event),
+            event.event_id,
+            event.referral_id,
+            self.events.sequence_of(event),
         )
         follow = self.events.follow_up(event)
         uow.publish(follow, topic=self.out_topic, key=str(event.referral_id), aggregate_type="referral")
@@ -130,11 +136,17 @@ async def relay_all(pool_dsn: str, bootstrap: str, expected_sent: int) -> int:
     return relay.published
 
 
-async def test_events_are_applied_once_and_follow_ups_leave_in_order_per_key(harness, kit_schema, kafka_bootstrap):
+async def test_events_are_applied_once_and_follow_ups_leave_in_order_per_key(
+    harness, kit_schema, kafka_bootstrap
+):
     h = harness
     referrals = [uuid.uuid4() for _ in range(4)]
     batch = [h.events.make(r, n) for n in range(25) for r in referrals]
-    await produce(kafka_bootstrap, h.in_topic, [(str(e.referral_id).encode(), h.events.dump(e), []) for e in batch])
+    await produce(
+        kafka_bootstrap,
+        h.in_topic,
+        [(str(e.referral_id).encode(), h.events.dump(e), []) for e in batch],
+    )
 
     async def all_applied() -> bool:
         return len(await h.applied()) == len(batch)
@@ -179,7 +191,9 @@ async def test_relay_killed_between_publish_and_mark_republishes_and_the_inbox_a
 ):
     h = harness
     referral = uuid.uuid4()
-    await h.consumer.apply_batch([h.events.record(h.in_topic, h.events.make(referral, n), offset=n) for n in range(8)])
+    await h.consumer.apply_batch(
+        [h.events.record(h.in_topic, h.events.make(referral, n), offset=n) for n in range(8)]
+    )
 
     class DiesBeforeMark(OutboxRelay):
         async def mark_sent(self, conn, seqs):
@@ -210,7 +224,8 @@ async def test_relay_killed_between_publish_and_mark_republishes_and_the_inbox_a
         downstream_applied.append(h.events.sequence_of(event))
 
     downstream_consumer = EventConsumer(
-        name="downstream", handlers={h.events.follow_up_type: downstream},
+        name="downstream",
+        handlers={h.events.follow_up_type: downstream},
         uow_factory=lambda: UnitOfWork(kit_pool),
         dead_letters=DeadLetterPublisher(h.producer, "downstream"),
     )
@@ -240,12 +255,17 @@ async def test_the_relay_is_woken_by_notify_without_polling(harness, kit_pool, k
         await producer.stop()
 
 
-async def test_one_relay_is_active_and_a_standby_takes_over_when_it_stops(harness, kit_schema, kafka_bootstrap):
+async def test_one_relay_is_active_and_a_standby_takes_over_when_it_stops(
+    harness, kit_schema, kafka_bootstrap
+):
     h = harness
     producer = idempotent_producer(kafka_bootstrap)
     await producer.start()
     config = RelayConfig(schema="intake", idle_poll_s=0.1, standby_poll_s=0.1)
-    first, second = OutboxRelay(kit_schema, producer, config), OutboxRelay(kit_schema, producer, config)
+    first, second = (
+        OutboxRelay(kit_schema, producer, config),
+        OutboxRelay(kit_schema, producer, config),
+    )
     t1 = asyncio.create_task(first.run())
     async with asyncio.timeout(10):
         while not first.active:
@@ -357,7 +377,11 @@ async def test_offsets_are_committed_only_after_the_transaction_commits(harness,
     h = harness
     h.gate = asyncio.Event()
     events = [h.events.make(uuid.uuid4(), n) for n in range(3)]
-    await produce(kafka_bootstrap, h.in_topic, [(str(e.referral_id).encode(), h.events.dump(e), []) for e in events])
+    await produce(
+        kafka_bootstrap,
+        h.in_topic,
+        [(str(e.referral_id).encode(), h.events.dump(e), []) for e in events],
+    )
     group = f"kit-commit-{uuid.uuid4().hex[:6]}"
     broker = create_broker(kafka_bootstrap, service="kit-commit-test")
     h.consumer.subscribe(broker, h.in_topic, group_id=group)

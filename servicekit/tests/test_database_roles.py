@@ -2,7 +2,6 @@
 
 import asyncpg
 import pytest
-
 from servicekit.db.migrate import KIT_MIGRATIONS, apply_migrations
 from servicekit.roles import role_for
 from servicekit.settings import dsn_for_role

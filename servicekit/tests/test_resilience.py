@@ -4,7 +4,6 @@ import asyncpg
 import psycopg
 import pytest
 from aiokafka.errors import KafkaConnectionError
-
 from servicekit.resilience import is_transient, retry_transient
 
 

@@ -9,10 +9,7 @@ def test_service_role_dsn_keeps_host_port_and_database_but_swaps_credentials():
 
 
 def test_yoyo_url_uses_psycopg3_and_names_the_schema():
-    assert (
-        yoyo_url("postgresql://u:p@h:1/db", "intake")
-        == "postgresql+psycopg://u:p@h:1/db?schema=intake"
-    )
+    assert yoyo_url("postgresql://u:p@h:1/db", "intake") == "postgresql+psycopg://u:p@h:1/db?schema=intake"
     assert yoyo_url("postgres://u:p@h/db?sslmode=require", "notify").endswith(
         "db?sslmode=require&schema=notify"
     )

@@ -57,9 +57,7 @@ def _compare(o: Schema, n: Schema, oroot: Schema, nroot: Schema, path: str, out:
         olist, nlist = ov or [o], nv or [n]
         for i, variant in enumerate(olist):
             vtypes = _types(_resolve(variant, oroot))
-            match = next(
-                (c for c in nlist if _types(_resolve(c, nroot)) == vtypes or not vtypes), None
-            )
+            match = next((c for c in nlist if _types(_resolve(c, nroot)) == vtypes or not vtypes), None)
             if match is None:
                 out.append(f"{path}: variant {i} ({', '.join(sorted(vtypes)) or 'any'}) no longer accepted")
             else:

@@ -1,6 +1,6 @@
 """Write (or, with --check, verify) the checked-in JSON Schema of every event.
 
-    uv run python -m referral_schemas.jsonschema_gen [--check]
+uv run python -m referral_schemas.jsonschema_gen [--check]
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ def _show(components: list) -> bool:  # type: ignore[type-arg]
 @app.command()
 def up() -> None:
     """Start Kafka and PostgreSQL (or use KAFKA_BOOTSTRAP_SERVERS/DATABASE_URL), provision, create topics."""
-    from servicekit.stack import control  # noqa: PLC0415
+    from servicekit.stack import control
 
     try:
         healthy = _show(control.up())
@@ -45,7 +45,7 @@ def up() -> None:
 @app.command()
 def down() -> None:
     """Stop the local Kafka and PostgreSQL (their data stays in .stack/)."""
-    from servicekit.stack import control  # noqa: PLC0415
+    from servicekit.stack import control
 
     control.down()
 
@@ -53,7 +53,7 @@ def down() -> None:
 @app.command()
 def status() -> None:
     """Report whether Kafka and PostgreSQL answer; exit 1 if either does not."""
-    from servicekit.stack import control  # noqa: PLC0415
+    from servicekit.stack import control
 
     if not _show(control.status()):
         raise typer.Exit(1)
@@ -65,7 +65,7 @@ def logs(
     lines: Annotated[int, typer.Option(help="lines from the end of each log")] = 50,
 ) -> None:
     """Show the end of the stack's logs."""
-    from servicekit.stack import control  # noqa: PLC0415
+    from servicekit.stack import control
 
     console.print(control.logs(component, lines), markup=False, highlight=False)
 
@@ -73,8 +73,8 @@ def logs(
 @db_app.command("provision")
 def db_provision() -> None:
     """Create the database, the per-service roles and schemas (idempotent)."""
-    from servicekit.provision import provision  # noqa: PLC0415
-    from servicekit.settings import InfraSettings  # noqa: PLC0415
+    from servicekit.provision import provision
+    from servicekit.settings import InfraSettings
 
     roles = provision(InfraSettings().database_url.get_secret_value())
     console.print(f"provisioned roles and schemas: {', '.join(roles)}")
@@ -83,7 +83,7 @@ def db_provision() -> None:
 @db_app.command("migrate")
 def db_migrate(service: Annotated[str, typer.Argument(help="e.g. referral-intake")]) -> None:
     """Apply a service's pending migrations as the service's own role."""
-    from servicekit.db.migrate import migrate_service  # noqa: PLC0415
+    from servicekit.db.migrate import migrate_service
 
     applied = migrate_service(service)
     console.print(f"{service}: {len(applied)} migration(s) applied {applied}")
@@ -95,14 +95,18 @@ def dlq_list(
     limit: Annotated[int, typer.Option(help="at most this many entries")] = 100,
 ) -> None:
     """List the entries of a dead-letter topic with their reasons."""
-    from servicekit.messaging.dlq_tools import list_dead_letters  # noqa: PLC0415
-    from servicekit.settings import InfraSettings  # noqa: PLC0415
+    from servicekit.messaging.dlq_tools import list_dead_letters
+    from servicekit.settings import InfraSettings
 
     entries = asyncio.run(list_dead_letters(InfraSettings().kafka_bootstrap_servers, topic, limit))
     table = Table("partition", "offset", "reason", "detail", "consumer", "original")
     for e in entries:
         table.add_row(
-            str(e.partition), str(e.offset), e.reason, e.detail[:120], e.consumer,
+            str(e.partition),
+            str(e.offset),
+            e.reason,
+            e.detail[:120],
+            e.consumer,
             f"{e.original_topic}[{e.original_partition}]@{e.original_offset}",
         )
     console.print(table)
@@ -115,8 +119,8 @@ def dlq_replay(
     limit: Annotated[int | None, typer.Option(help="replay at most this many")] = None,
 ) -> None:
     """Republish dead letters not replayed before onto their original topic."""
-    from servicekit.messaging.dlq_tools import replay_dead_letters  # noqa: PLC0415
-    from servicekit.settings import InfraSettings  # noqa: PLC0415
+    from servicekit.messaging.dlq_tools import replay_dead_letters
+    from servicekit.settings import InfraSettings
 
     count = asyncio.run(replay_dead_letters(InfraSettings().kafka_bootstrap_servers, topic, limit))
     console.print(f"replayed {count} dead letter(s)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.requests import Request
@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 ReadinessCheck = Callable[[], Awaitable[tuple[bool, str]]]
 
 
-def health_routes(service: str, checks: dict[str, ReadinessCheck]) -> Sequence[BaseRoute]:
+def health_routes(service: str, checks: Mapping[str, ReadinessCheck]) -> Sequence[BaseRoute]:
     async def health(_: Request) -> Response:
         # Liveness: the process answers. Dependencies belong to readiness.
         return JSONResponse({"service": service, "status": "ok"})
@@ -23,7 +23,7 @@ def health_routes(service: str, checks: dict[str, ReadinessCheck]) -> Sequence[B
         for name, check in checks.items():
             try:
                 passed, detail = await check()
-            except Exception as exc:  # noqa: BLE001 - a failing probe is an answer, not a crash
+            except Exception as exc:
                 passed, detail = False, f"{type(exc).__name__}: {exc}"
             ok = ok and passed
             results[name] = {"ok": passed, "detail": detail}

@@ -44,16 +44,12 @@ def ensure_role(conn: psycopg.Connection, role: ServiceRole, database: str) -> N
         )
     )
     conn.execute(
-        sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(
-            sql.Identifier(role.schema), ident
-        )
+        sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(sql.Identifier(role.schema), ident)
     )
     # The owner alone may use the schema; nobody else was ever granted anything on it.
     conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(sql.Identifier(role.schema)))
     conn.execute(
-        sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
-            sql.Identifier(database), ident
-        )
+        sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(sql.Identifier(database), ident)
     )
     conn.execute(
         sql.SQL("ALTER ROLE {} IN DATABASE {} SET search_path = {}").format(
@@ -69,9 +65,7 @@ def provision(admin_url: str) -> list[str]:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         # Nobody but the admin creates objects in public or connects by default.
         conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
-        conn.execute(
-            sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database))
-        )
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database)))
         for role in SERVICE_ROLES.values():
             ensure_role(conn, role, database)
     return [r.role for r in SERVICE_ROLES.values()]

@@ -179,7 +179,11 @@ class Service:
             finally:
                 await self.stop()
 
-        checks = {"database": self._db_ready, "kafka": self._kafka_ready, "relay": self._relay_state}
+        checks = {
+            "database": self._db_ready,
+            "kafka": self._kafka_ready,
+            "relay": self._relay_state,
+        }
         routes = [*health_routes(self.name, checks), *self.routes, *extra_routes]
         return Starlette(routes=routes, lifespan=lifespan)
 

@@ -62,9 +62,7 @@ def reset_schema(admin_url: str, service: str) -> str:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         ident = sql.Identifier(role.schema)
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(ident))
-        conn.execute(
-            sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(ident, sql.Identifier(role.role))
-        )
+        conn.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(ident, sql.Identifier(role.role)))
         conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(ident))
     return dsn_for_role(admin_url, role.role, role.password())
 

@@ -24,7 +24,9 @@ class AssignmentCreated(Contract):
     patient_key: str = Field(min_length=16, max_length=128, description="Pseudonymous patient key")
     contact: PatientContact = Field(description="Who to contact")
     reassigned_from: uuid.UUID | None = Field(None, description="Previous assignment, if any")
-    fallback_district: str | None = Field(None, max_length=80, description="Set when matched outside the home district")
+    fallback_district: str | None = Field(
+        None, max_length=80, description="Set when matched outside the home district"
+    )
 
 
 class AssignmentDelivered(Contract):

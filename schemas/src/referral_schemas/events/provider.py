@@ -7,7 +7,13 @@ import uuid
 
 from pydantic import Field
 
-from referral_schemas.enums import ActivityIndex, D2AOutcome, Programme, ProviderResponseType, Timepoint
+from referral_schemas.enums import (
+    ActivityIndex,
+    D2AOutcome,
+    Programme,
+    ProviderResponseType,
+    Timepoint,
+)
 from referral_schemas.envelope import Contract
 
 
@@ -16,7 +22,9 @@ class Measures(Contract):
 
     timepoint: Timepoint = Field(description="Baseline or follow-up")
     version: int = Field(1, ge=1, description="Correction number")
-    mvpa_minutes_per_week: int | None = Field(None, ge=0, le=10080, description="Moderate-to-vigorous minutes")
+    mvpa_minutes_per_week: int | None = Field(
+        None, ge=0, le=10080, description="Moderate-to-vigorous minutes"
+    )
     activity_index: ActivityIndex | None = Field(None, description="GPPAQ-style index")
     wellbeing_swemwbs: int | None = Field(None, ge=7, le=35, description="SWEMWBS score")
     falls_count: int | None = Field(None, ge=0, le=365, description="Falls since last timepoint")

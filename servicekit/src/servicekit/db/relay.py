@@ -49,7 +49,7 @@ def idempotent_producer(bootstrap: str, **overrides: object) -> AIOKafkaProducer
         "request_timeout_ms": 30000,
     }
     options.update(overrides)
-    return AIOKafkaProducer(**options)  # type: ignore[arg-type]
+    return AIOKafkaProducer(**options)
 
 
 class OutboxRelay:
@@ -69,7 +69,7 @@ class OutboxRelay:
                 await self._session()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - the relay must outlive any single failure
+            except Exception as exc:
                 if not is_transient(exc):
                     log.exception("outbox relay failed; retrying")
                 else:

@@ -61,7 +61,7 @@ class UnitOfWork:
     def connection(self) -> asyncpg.Connection:
         if self._conn is None:
             raise RuntimeError("unit of work used outside `async with`")
-        return self._conn  # type: ignore[return-value]
+        return self._conn
 
     async def claim(self, consumer: str, deliveries: Sequence[Delivery]) -> set[UUID]:
         return await claim(self.connection, consumer, deliveries)

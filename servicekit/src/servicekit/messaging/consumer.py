@@ -59,7 +59,7 @@ class ConsumerPolicy:
 
 @dataclass(slots=True)
 class _Item:
-    record: ConsumerRecord  # type: ignore[type-arg]
+    record: ConsumerRecord
     event: Envelope[Any]
     handler: Handler
 
@@ -99,7 +99,7 @@ class EventConsumer:
             title=f"{self.name}:{','.join(topics)}",
         )(on_batch)
 
-    async def apply_batch(self, records: Sequence[ConsumerRecord]) -> None:  # type: ignore[type-arg]
+    async def apply_batch(self, records: Sequence[ConsumerRecord]) -> None:
         started = time.perf_counter()
         items: list[_Item] = []
         seen: set[Any] = set()
@@ -123,7 +123,7 @@ class EventConsumer:
                     await self._apply_alone(item)
         BATCH_SECONDS.labels(self.name).observe(time.perf_counter() - started)
 
-    async def _decode(self, record: ConsumerRecord) -> _Item | None:  # type: ignore[type-arg]
+    async def _decode(self, record: ConsumerRecord) -> _Item | None:
         raw = record.value
         size = len(raw) if raw is not None else 0
         rejection: Rejection | None = None
@@ -156,7 +156,8 @@ class EventConsumer:
             TRANSIENT_RETRIES.labels(self.name).inc()
             log.warning(
                 "transient failure applying %d event(s), retrying: %r",
-                len(items), state.outcome.exception() if state.outcome else None,
+                len(items),
+                state.outcome.exception() if state.outcome else None,
             )
 
         async for attempt in retry_transient(self.policy.retry_backoff_max_s, before_sleep):
@@ -169,8 +170,11 @@ class EventConsumer:
                 self.name,
                 [
                     Delivery(
-                        i.event.event_id, i.event.event_type, i.record.topic,
-                        i.record.partition, i.record.offset,
+                        i.event.event_id,
+                        i.event.event_type,
+                        i.record.topic,
+                        i.record.partition,
+                        i.record.offset,
                     )
                     for i in items
                 ],
@@ -187,9 +191,7 @@ class EventConsumer:
 
     async def _handle(self, item: _Item, uow: UnitOfWork) -> None:
         parent = context_from_kafka_headers(item.record.headers or ())
-        token = referral_id_var.set(
-            str(item.event.referral_id) if item.event.referral_id else None
-        )
+        token = referral_id_var.set(str(item.event.referral_id) if item.event.referral_id else None)
         try:
             with tracer.start_as_current_span(
                 f"{item.record.topic} process",
@@ -219,7 +221,10 @@ class EventConsumer:
                 last = exc
                 log.warning(
                     "handler failed for %s (attempt %d/%d): %r",
-                    item.event.event_id, attempt, self.policy.max_attempts, exc,
+                    item.event.event_id,
+                    attempt,
+                    self.policy.max_attempts,
+                    exc,
                 )
                 await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
         await self.dead_letters.send(

@@ -42,7 +42,7 @@ class DeadLetterPublisher:
         self._producer = producer
         self._consumer = consumer
 
-    async def send(self, record: ConsumerRecord, rejection: Rejection) -> None:  # type: ignore[type-arg]
+    async def send(self, record: ConsumerRecord, rejection: Rejection) -> None:
         """Publish and wait for the broker's acknowledgement (before the offset is committed)."""
         own = {
             H_REASON: rejection.reason,
@@ -61,5 +61,9 @@ class DeadLetterPublisher:
         DEAD_LETTERS.labels(self._consumer, record.topic, rejection.reason).inc()
         log.warning(
             "dead-lettered %s[%d]@%d: %s: %s",
-            record.topic, record.partition, record.offset, rejection.reason, rejection.detail,
+            record.topic,
+            record.partition,
+            record.offset,
+            rejection.reason,
+            rejection.detail,
         )

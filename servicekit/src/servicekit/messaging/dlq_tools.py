@@ -85,7 +85,7 @@ async def list_dead_letters(bootstrap: str, topic: str, limit: int = 100) -> lis
     try:
         partitions = consumer.partitions_for_topic(name) or set()
         if not partitions:
-            await consumer._client.force_metadata_update()  # noqa: SLF001
+            await consumer._client.force_metadata_update()
             partitions = consumer.partitions_for_topic(name) or set()
         tps = [TopicPartition(name, p) for p in sorted(partitions)]
         consumer.assign(tps)

@@ -26,7 +26,7 @@ class JsonLinesSpanExporter(SpanExporter):
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fh: IO[str] = path.open("a", encoding="utf-8")
 
-    def export(self, spans: Iterable[ReadableSpan]) -> SpanExportResult:  # type: ignore[override]
+    def export(self, spans: Iterable[ReadableSpan]) -> SpanExportResult:
         for span in spans:
             self._fh.write(span.to_json(indent=None) + "\n")
         self._fh.flush()
@@ -38,7 +38,7 @@ class JsonLinesSpanExporter(SpanExporter):
 
 def setup_tracing(service_name: str, exporter: str) -> None:
     """`exporter`: "none", or "jsonl:<path>". Once per process."""
-    global _installed  # noqa: PLW0603 - the provider is process-wide by OpenTelemetry's design
+    global _installed
     if _installed or exporter == "none":
         return
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))

@@ -25,7 +25,7 @@ def external_infra() -> bool:
 
 
 def platform_topics() -> list[TopicLayout]:
-    from referral_schemas.topics import all_topic_layouts  # noqa: PLC0415
+    from referral_schemas.topics import all_topic_layouts
 
     return [TopicLayout(name, partitions, config) for name, partitions, config in all_topic_layouts()]
 
@@ -81,7 +81,7 @@ def status() -> list[Component]:
 
 
 def _postgres_status(url: str) -> tuple[bool, str]:
-    import psycopg  # noqa: PLC0415
+    import psycopg
 
     try:
         with psycopg.connect(url, connect_timeout=3) as conn:

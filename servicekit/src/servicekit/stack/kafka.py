@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import shutil
 import subprocess
 import time
@@ -127,7 +128,14 @@ class LocalKafka:
         self.log4j.write_text(LOG4J2.format(logdir=self.logs))
 
     def _java(self, main: str, *args: str) -> list[str]:
-        return ["java", "-cp", f"{self.lib}/*", f"-Dlog4j2.configurationFile={self.log4j}", main, *args]
+        return [
+            "java",
+            "-cp",
+            f"{self.lib}/*",
+            f"-Dlog4j2.configurationFile={self.log4j}",
+            main,
+            *args,
+        ]
 
     def format_storage(self) -> None:
         if (self.data / "meta.properties").exists():
@@ -160,8 +168,12 @@ class LocalKafka:
         self.log(f"starting kafka on {self.settings.local_kafka_bootstrap()}")
         with self.outfile.open("ab") as out:
             proc = subprocess.Popen(  # noqa: S603
-                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, cwd=self.home,
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=self.home,
             )
         self.pidfile.write_text(f"{proc.pid}\n")
         try:
@@ -191,15 +203,15 @@ async def _probe(bootstrap: str) -> int:
 
 
 def kafka_ready(bootstrap: str) -> bool:
+    # A refused connection is the expected answer while the broker starts; don't log it.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         return asyncio.run(asyncio.wait_for(_probe(bootstrap), 10)) > 0
     except (KafkaError, OSError, TimeoutError):
         return False
 
 
-def wait_ready(
-    bootstrap: str, timeout_s: float, proc: subprocess.Popen[bytes] | None = None
-) -> None:
+def wait_ready(bootstrap: str, timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
     """Ready means a client's metadata request is answered with a live broker."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -80,7 +80,7 @@ class LocalPostgres:
         # The checkout sits somewhere the postgres OS user cannot enter (e.g. under /root):
         # keep the cluster in a per-checkout folder it can reach, and remember where.
         digest = hashlib.sha256(str(self.settings.dir).encode()).hexdigest()[:10]
-        home = Path("/var/tmp") / f"active-referrals-{digest}" / "pg"
+        home = Path("/var/tmp") / f"active-referrals-{digest}" / "pg"  # noqa: S108 - owned, not shared
         home.mkdir(parents=True, exist_ok=True)
         shutil.chown(home, PG_OS_USER, PG_OS_USER)
         marker.write_text(str(home))

@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-
 Log = Callable[[str], None]
 
 
@@ -22,9 +21,7 @@ def run(cmd: Sequence[str], *, cwd: Path | None = None, user: str | None = None)
     full = [*as_user(user), *cmd]
     proc = subprocess.run(full, cwd=cwd, capture_output=True, text=True, check=False)  # noqa: S603
     if proc.returncode != 0:
-        raise StackError(
-            f"command failed ({proc.returncode}): {' '.join(full)}\n{proc.stdout}{proc.stderr}"
-        )
+        raise StackError(f"command failed ({proc.returncode}): {' '.join(full)}\n{proc.stdout}{proc.stderr}")
     return proc.stdout
 
 

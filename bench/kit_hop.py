@@ -1,0 +1,349 @@
+"""One hop through the service kit against a bare aiokafka → asyncpg → aiokafka loop.
+
+    uv run python -m bench.kit_hop [--events 60000] [--rate 1000] [--seconds 10]
+
+Both hops run as separate processes on the same input, one after the other, against the local
+stack. Throughput: a backlog of N events, timed from the first record consumed to the last
+output acknowledged. Latency: events produced at a steady rate while the hop runs, measured
+from the input record's timestamp to the output record's timestamp. RSS: the hop process's
+peak resident set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+import uuid
+import weakref
+from typing import Any
+
+import asyncpg
+import psycopg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from referral_schemas import dump_event, new_envelope
+from referral_schemas.examples import example
+from referral_schemas.registry import ProviderActivityV1, ProviderResponseV1
+from servicekit.db.migrate import KIT_MIGRATIONS, apply_migrations
+from servicekit.db.relay import OutboxRelay, RelayConfig, idempotent_producer
+from servicekit.db.uow import UnitOfWork
+from servicekit.messaging.admin import TopicLayout, ensure_topics
+from servicekit.messaging.broker import create_broker
+from servicekit.messaging.consumer import ConsumerPolicy, EventConsumer
+from servicekit.messaging.dead_letters import DeadLetterPublisher
+from servicekit.provision import provision
+from servicekit.settings import InfraSettings
+from servicekit.testing import reset_schema
+
+PARTITIONS = 6
+BATCH = 500
+STATE_DDL = (
+    "CREATE TABLE IF NOT EXISTS hop_state (event_id uuid PRIMARY KEY, referral_id uuid, response text)"
+)
+
+
+def bench_database_url(admin: str) -> str:
+    return admin.rsplit("/", 1)[0] + "/referrals_bench"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------- the kit hop (child process)
+class StagedState:
+    """Repository that batches its inserts into one statement at commit (one per batch)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.rows: list[tuple[Any, Any, str]] = []
+        uow.on_flush(self.flush)
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(
+            "INSERT INTO hop_state SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[])",
+            [r[0] for r in self.rows],
+            [r[1] for r in self.rows],
+            [r[2] for r in self.rows],
+        )
+
+
+async def run_kit(dsn: str, bootstrap: str, in_topic: str, out_topic: str, expect: int) -> dict[str, Any]:
+    producer = idempotent_producer(bootstrap)
+    await producer.start()
+    pool = await asyncpg.create_pool(dsn, min_size=2, max_size=4)
+    template = example("provider.activity").data
+    repos: weakref.WeakKeyDictionary[UnitOfWork, StagedState] = weakref.WeakKeyDictionary()
+
+    async def handle(event: Any, uow: UnitOfWork) -> None:
+        repo = repos.get(uow)
+        if repo is None:
+            repo = repos[uow] = StagedState(uow)
+        repo.rows.append((event.event_id, event.referral_id, event.data.response.value))
+        follow = new_envelope(
+            ProviderActivityV1,
+            template,
+            producer="bench",
+            referral_id=event.referral_id,
+            caused_by=event,
+        )
+        uow.publish(follow, topic=out_topic, key=str(event.referral_id), aggregate_type="referral")
+
+    consumer = EventConsumer(
+        name="bench-kit",
+        handlers={"provider.response": handle},
+        uow_factory=lambda: UnitOfWork(pool),
+        dead_letters=DeadLetterPublisher(producer, "bench-kit"),
+        policy=ConsumerPolicy(batch_max_records=BATCH),
+    )
+    broker = create_broker(bootstrap, service="bench-kit")
+    consumer.subscribe(broker, in_topic, group_id=f"bench-kit-{uuid.uuid4().hex[:6]}")
+    relay = OutboxRelay(dsn, producer, RelayConfig(schema="intake", batch_size=2000))
+    relay_task = asyncio.create_task(relay.run())
+    await broker.start()
+    started = None
+    while relay.published < expect:
+        if started is None and relay.published == 0:
+            async with pool.acquire() as c:
+                if await c.fetchval("SELECT count(*) > 0 FROM inbox"):
+                    started = time.perf_counter()
+        await asyncio.sleep(0.02)
+    elapsed = time.perf_counter() - (started or time.perf_counter())
+    await broker.stop()
+    relay_task.cancel()
+    await asyncio.gather(relay_task, return_exceptions=True)
+    await producer.stop()
+    await pool.close()
+    return {"elapsed_s": elapsed, "events": expect, "rss_mb": peak_rss_mb()}
+
+
+# ---------------------------------------------------------------- the bare loop (child process)
+async def run_bare(dsn: str, bootstrap: str, in_topic: str, out_topic: str, expect: int) -> dict[str, Any]:
+    consumer = AIOKafkaConsumer(
+        in_topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-bare-{uuid.uuid4().hex[:6]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=BATCH,
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        max_batch_size=512 * 1024,
+    )
+    conn = await asyncpg.connect(dsn)
+    await consumer.start()
+    await producer.start()
+    done = 0
+    started = None
+    while done < expect:
+        batches = await consumer.getmany(timeout_ms=100, max_records=BATCH)
+        records = [r for rs in batches.values() for r in rs]
+        if not records:
+            continue
+        started = started or time.perf_counter()
+        docs = [json.loads(r.value) for r in records]
+        async with conn.transaction():
+            await conn.execute(
+                "INSERT INTO hop_state SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[])",
+                [d["event_id"] for d in docs],
+                [d["referral_id"] for d in docs],
+                [d["data"]["response"] for d in docs],
+            )
+        futures = [
+            await producer.send(out_topic, json.dumps({"caused_by": d["event_id"]}).encode(), key=r.key)
+            for d, r in zip(docs, records, strict=True)
+        ]
+        await asyncio.gather(*futures)
+        await consumer.commit()
+        done += len(records)
+    elapsed = time.perf_counter() - (started or time.perf_counter())
+    await consumer.stop()
+    await producer.stop()
+    await conn.close()
+    return {"elapsed_s": elapsed, "events": expect, "rss_mb": peak_rss_mb()}
+
+
+def child_main(args: argparse.Namespace) -> None:
+    runner = run_kit if args.child == "kit" else run_bare
+    result = asyncio.run(runner(args.dsn, args.bootstrap, args.in_topic, args.out_topic, args.expect))
+    print(json.dumps(result), flush=True)
+
+
+# ---------------------------------------------------------------- the orchestrator
+async def produce(bootstrap: str, topic: str, count: int, rate: float | None = None) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=512 * 1024)
+    await producer.start()
+    template = example("provider.response").data
+    referrals = [uuid.uuid4() for _ in range(2000)]
+    start = time.perf_counter()
+    pending = []
+    for i in range(count):
+        ev = new_envelope(
+            ProviderResponseV1,
+            template,
+            producer="bench",
+            referral_id=referrals[i % len(referrals)],
+        )
+        pending.append(await producer.send(topic, dump_event(ev), key=str(ev.referral_id).encode()))
+        if rate:
+            due = start + (i + 1) / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+    await asyncio.gather(*pending)
+    await producer.stop()
+
+
+async def latencies(bootstrap: str, in_topic: str, out_topic: str, count: int) -> list[float]:
+    async def read(topic: str) -> dict[str, int]:
+        c = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            group_id=f"lat-{uuid.uuid4().hex[:6]}",
+        )
+        await c.start()
+        out: dict[str, int] = {}
+        try:
+            async with asyncio.timeout(120):
+                while len(out) < count:
+                    for rs in (await c.getmany(timeout_ms=500)).values():
+                        for r in rs:
+                            doc = json.loads(r.value)
+                            key = (
+                                doc.get("event_id")
+                                if topic == in_topic
+                                else (doc.get("causation_id") or doc.get("caused_by"))
+                            )
+                            out[key] = r.timestamp
+        finally:
+            await c.stop()
+        return out
+
+    ins, outs = await read(in_topic), await read(out_topic)
+    return sorted(outs[k] - ins[k] for k in ins if k in outs)
+
+
+def pct(values: list[float], p: float) -> float:
+    return values[min(len(values) - 1, int(len(values) * p))] if values else float("nan")
+
+
+def spawn(
+    kind: str, dsn: str, bootstrap: str, in_topic: str, out_topic: str, expect: int
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.kit_hop",
+            "--child",
+            kind,
+            "--dsn",
+            dsn,
+            "--bootstrap",
+            bootstrap,
+            "--in-topic",
+            in_topic,
+            "--out-topic",
+            out_topic,
+            "--expect",
+            str(expect),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+async def fresh_topics(bootstrap: str, tag: str) -> tuple[str, str]:
+    suffix = uuid.uuid4().hex[:6]
+    names = (f"bench.{tag}.in.{suffix}", f"bench.{tag}.out.{suffix}")
+    await ensure_topics(
+        bootstrap, [TopicLayout(n, PARTITIONS) for n in names] + [TopicLayout(names[0] + ".dlq", 1)]
+    )
+    return names
+
+
+def fresh_schema(admin_bench: str) -> str:
+    dsn = reset_schema(admin_bench, "referral-intake")
+    apply_migrations(dsn, "intake", [KIT_MIGRATIONS])
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(STATE_DDL)
+    return dsn
+
+
+def measure(
+    kind: str, admin_bench: str, bootstrap: str, events: int, rate: int, seconds: int
+) -> dict[str, Any]:
+    dsn = fresh_schema(admin_bench)
+    in_t, out_t = asyncio.run(fresh_topics(bootstrap, kind))
+    asyncio.run(produce(bootstrap, in_t, events))
+    proc = spawn(kind, dsn, bootstrap, in_t, out_t, events)
+    out, _ = proc.communicate(timeout=1200)
+    result = json.loads(out.strip().splitlines()[-1])
+    throughput = result["events"] / result["elapsed_s"]
+
+    dsn = fresh_schema(admin_bench)
+    in_t, out_t = asyncio.run(fresh_topics(bootstrap, kind + "lat"))
+    paced = rate * seconds
+    proc = spawn(kind, dsn, bootstrap, in_t, out_t, paced)
+    time.sleep(3)  # let the consumer join its group before the clock starts
+    asyncio.run(produce(bootstrap, in_t, paced, rate=rate))
+    lat_out, _ = proc.communicate(timeout=600)
+    lat_rss = json.loads(lat_out.strip().splitlines()[-1])["rss_mb"]
+    lats = asyncio.run(latencies(bootstrap, in_t, out_t, paced))
+    return {
+        "throughput_eps": throughput,
+        "rss_mb": max(result["rss_mb"], lat_rss),
+        "p50_ms": pct(lats, 0.50),
+        "p99_ms": pct(lats, 0.99),
+        "latency_samples": len(lats),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=60000)
+    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--child", choices=["kit", "bare"])
+    parser.add_argument("--dsn")
+    parser.add_argument("--bootstrap")
+    parser.add_argument("--in-topic")
+    parser.add_argument("--out-topic")
+    parser.add_argument("--expect", type=int)
+    args = parser.parse_args()
+    if args.child:
+        child_main(args)
+        return
+    infra = InfraSettings()
+    admin_bench = bench_database_url(infra.database_url.get_secret_value())
+    provision(admin_bench)
+    bootstrap = infra.kafka_bootstrap_servers
+    results = {
+        k: measure(k, admin_bench, bootstrap, args.events, args.rate, args.seconds) for k in ("bare", "kit")
+    }
+    ratio = results["kit"]["throughput_eps"] / results["bare"]["throughput_eps"]
+    print(f"machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}")
+    print(
+        f"events: {args.events} backlog; latency at {args.rate}/s for {args.seconds}s; batch {BATCH}; {PARTITIONS} partitions"
+    )
+    print(f"{'hop':<6}{'events/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'RSS MB':>9}")
+    for k, r in results.items():
+        print(f"{k:<6}{r['throughput_eps']:>10.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['rss_mb']:>9.1f}")
+    print(f"kit / bare throughput: {ratio:.0%}")
+
+
+if __name__ == "__main__":
+    main()

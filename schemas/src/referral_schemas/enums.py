@@ -1,4 +1,8 @@
-"""Closed vocabularies shared by every event."""
+"""Closed vocabularies shared by every event.
+
+Widening one (a new member) is a compatible change for readers of new data, but a consumer built
+with the old list refuses the new value: deploy consumers before the producer that emits it.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,31 @@ from enum import StrEnum
 
 
 class SourceType(StrEnum):
+    """Kind of organisation that made the referral."""
+
     GP = "gp"
     SOCIAL_PRESCRIBER = "social_prescriber"
     HOSPITAL_DISCHARGE = "hospital_discharge"
 
 
+class ReferralAction(StrEnum):
+    """What a submission does to the referral it names (BaRS: new request, update, cancellation)."""
+
+    NEW = "new"
+    UPDATE = "update"
+    CANCEL = "cancel"
+
+
+class CancelStatus(StrEnum):
+    """BaRS ServiceRequest status behind a cancellation."""
+
+    REVOKED = "revoked"
+    ENTERED_IN_ERROR = "entered-in-error"
+
+
 class Programme(StrEnum):
+    """The LLR physical-activity programmes a referral can be assigned to."""
+
     EXERCISE_REFERRAL = "exercise_referral"
     CARDIOPULMONARY_REHAB = "cardiopulmonary_rehab"
     ESCAPE_PAIN = "escape_pain"
@@ -21,20 +44,39 @@ class Programme(StrEnum):
     DISCHARGE_TO_ASSESS = "discharge_to_assess"
 
 
+class UniversalOffer(StrEnum):
+    """Offers a patient is signposted to rather than assigned."""
+
+    WE_ARE_UNDEFEATABLE = "we_are_undefeatable"
+    GET_ACTIVE = "get_active"
+
+
 class Sex(StrEnum):
+    """Administrative sex, as FHIR's administrative-gender."""
+
     FEMALE = "female"
     MALE = "male"
     OTHER = "other"
     UNKNOWN = "unknown"
 
 
-class ReferralAction(StrEnum):
-    NEW = "new"
-    UPDATE = "update"
-    CANCEL = "cancel"
+class District(StrEnum):
+    """Local authority districts of Leicester, Leicestershire and Rutland."""
+
+    LEICESTER = "leicester"
+    RUTLAND = "rutland"
+    BLABY = "blaby"
+    CHARNWOOD = "charnwood"
+    HARBOROUGH = "harborough"
+    HINCKLEY_AND_BOSWORTH = "hinckley_and_bosworth"
+    MELTON = "melton"
+    NORTH_WEST_LEICESTERSHIRE = "north_west_leicestershire"
+    OADBY_AND_WIGSTON = "oadby_and_wigston"
 
 
 class ReferralStatus(StrEnum):
+    """A referral's state as its referrer is told it."""
+
     RECEIVED = "received"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
@@ -62,6 +104,8 @@ class RiskLevel(StrEnum):
 
 
 class DeprivationSource(StrEnum):
+    """Where a deprivation figure came from: the referral's LSOA, or the postcode's MSOA."""
+
     LSOA = "lsoa"
     POSTCODE_MSOA = "postcode_msoa"
     UNKNOWN = "unknown"
@@ -78,6 +122,8 @@ class ClinicalArea(StrEnum):
 
 
 class PlusGroup(StrEnum):
+    """PLUS population groups that LLR prioritises."""
+
     ETHNIC_MINORITY = "ethnic_minority"
     LEARNING_DISABILITY_AUTISM = "learning_disability_autism"
     SEVERE_MENTAL_ILLNESS = "severe_mental_illness"
@@ -90,7 +136,7 @@ class DeliveryChannel(StrEnum):
 
 
 class ProviderResponseType(StrEnum):
-    """The provider-side lifecycle, as exercise-referral providers record it."""
+    """The provider-side lifecycle of an assignment, as providers record it."""
 
     ACCEPTED = "accepted"
     DECLINED = "declined"
@@ -114,7 +160,7 @@ class Timepoint(StrEnum):
 
 
 class ActivityIndex(StrEnum):
-    """GPPAQ-style physical activity index."""
+    """GPPAQ physical activity index."""
 
     INACTIVE = "inactive"
     MODERATELY_INACTIVE = "moderately_inactive"
@@ -123,9 +169,46 @@ class ActivityIndex(StrEnum):
 
 
 class D2AOutcome(StrEnum):
+    """Discharge to Assess reablement outcome."""
+
     INDEPENDENT = "independent"
     REDUCED_CARE = "reduced_care"
     ONGOING_CARE = "ongoing_care"
+
+
+class AgeBand(StrEnum):
+    AGE_16_17 = "16-17"
+    AGE_18_34 = "18-34"
+    AGE_35_49 = "35-49"
+    AGE_50_64 = "50-64"
+    AGE_65_74 = "65-74"
+    AGE_75_PLUS = "75+"
+
+
+class EthnicGroup(StrEnum):
+    """Broad ethnic group (the NHS ethnic category letters, grouped as the census does)."""
+
+    WHITE = "white"
+    MIXED = "mixed"
+    ASIAN = "asian"
+    BLACK = "black"
+    OTHER = "other"
+    NOT_STATED = "not_stated"
+
+
+class ConditionGroup(StrEnum):
+    """Main condition behind a referral, for commissioners' breakdowns."""
+
+    CARDIOVASCULAR = "cardiovascular"
+    RESPIRATORY = "respiratory"
+    METABOLIC = "metabolic"
+    MUSCULOSKELETAL = "musculoskeletal"
+    FALLS_FRAILTY = "falls_frailty"
+    CANCER = "cancer"
+    MENTAL_HEALTH = "mental_health"
+    MATERNITY = "maternity"
+    POST_DISCHARGE = "post_discharge"
+    OTHER = "other"
 
 
 class KpiName(StrEnum):
@@ -142,6 +225,8 @@ class KpiName(StrEnum):
 
 
 class KpiDimension(StrEnum):
+    """What a KPI cell is broken down by."""
+
     ALL = "all"
     PROGRAMME = "programme"
     PROVIDER = "provider"
@@ -155,6 +240,8 @@ class KpiDimension(StrEnum):
 
 
 class Suppression(StrEnum):
+    """NHS small-number rule: primary hides a count below 5, secondary one it could be derived from."""
+
     NONE = "none"
     PRIMARY = "primary"
     SECONDARY = "secondary"

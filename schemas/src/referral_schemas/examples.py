@@ -1,6 +1,9 @@
-"""One realistic example of every event (Leicester, Leicestershire and Rutland).
+"""One realistic example of every event, as it appears on the wire (Leicester, Leicestershire and Rutland).
 
-The NHS number is from the 999 test range and valid by modulus 11; nobody real is described.
+They follow one referral: Dr Patel at a Leicester city practice (ODS C82001) refers a woman with
+hypertension and type 2 diabetes, living in a Core20 area, to Exercise Referral. Nobody real is
+described: the NHS number is from the 999 test range (valid by modulus 11) and the phone number
+from Ofcom's range for drama.
 """
 
 from __future__ import annotations
@@ -10,233 +13,362 @@ import json
 import uuid
 from typing import Any
 
-from referral_schemas.envelope import Envelope, referral_id_for
-from referral_schemas.registry import ENVELOPES
+from referral_schemas.envelope import Envelope
+from referral_schemas.ids import referral_id_for
+from referral_schemas.registry import EVENTS
 
-_REFERRAL = referral_id_for("emis-c82001", "REF-2026-000123")
-_ASSIGNMENT = "3b6f1c2e-5a7d-4e8f-9a0b-1c2d3e4f5a6b"
+# Event ids are derived, so the generated JSON Schemas (which embed these examples) are stable.
+_EXAMPLES = uuid.UUID("0b5e2f7c-4a61-5d38-8f0e-9c2d7a1b3e64")
+
+
+def _event_id(name: str) -> str:
+    return str(uuid.uuid5(_EXAMPLES, name))
+
+
+_SOURCE_SYSTEM = "emis-c82001"
+_SOURCE_REFERRAL_ID = "REF-2026-000123"
+# The rejection answers another practice's submission.
+_REJECTED_SOURCE = ("systmone-c82010", "SR-88812")
 _PATIENT_KEY = "pk_4f9a1c7e2b8d6a3f5e0c9b1a7d2e8f4c"
+_ASSIGNMENT_ID = "3b6f1c2e-5a7d-4e8f-9a0b-1c2d3e4f5a6b"
+_HYPERTENSION = {
+    "system": "http://snomed.info/sct",
+    "code": "38341003",
+    "display": "Hypertensive disorder, systemic arterial",
+}
+_TYPE_2_DIABETES = {
+    "system": "http://snomed.info/sct",
+    "code": "44054006",
+    "display": "Diabetes mellitus type 2",
+}
+_REASON_TEXT = "Stage 1 hypertension and newly diagnosed type 2 diabetes; keen to be more active."
+_SAFETY = {"resting_bp_systolic": 148, "resting_bp_diastolic": 92}
 _CONTACT = {
     "nhs_number": "9990000018",
     "given_name": "Asha",
     "family_name": "Mistry",
     "date_of_birth": "1961-04-17",
     "phone": "0116 496 0123",
-    "email": None,
-    "address": {"lines": ["12 Belgrave Gate", "Leicester"], "postcode": "LE1 3GP"},
+    "email": "asha.mistry@example.org",
+    "address_lines": ["Flat 3", "27 Welford Road", "Leicester"],
+    "postcode": "LE1 5WW",
 }
-_MEASURES = {
+_DEMOGRAPHICS = {"age_years": 64, "sex": "female", "ethnicity": "H"}
+_BASELINE = {
     "timepoint": "baseline",
     "version": 1,
     "mvpa_minutes_per_week": 30,
     "activity_index": "inactive",
     "wellbeing_swemwbs": 19,
-    "falls_count": None,
-    "fear_of_falling_fes_i": None,
-    "d2a_outcome": None,
-    "at_home_91_days": None,
 }
 
-PAYLOADS: dict[str, dict[str, Any]] = {
+_SUBMITTED = _event_id("referral.submitted")
+_REFERRAL_ID = str(referral_id_for(_SOURCE_SYSTEM, _SOURCE_REFERRAL_ID))
+
+
+def _after(cause: str) -> dict[str, Any]:
+    """Envelope fields of an event in the example referral's journey, caused by `cause`."""
+    return {"referral_id": _REFERRAL_ID, "correlation_id": _SUBMITTED, "causation_id": _event_id(cause)}
+
+
+_REJECTED_SUBMISSION = _event_id("referral.submitted:rejected")
+_REJECTED_JOURNEY = {
+    "referral_id": str(referral_id_for(*_REJECTED_SOURCE)),
+    "correlation_id": _REJECTED_SUBMISSION,
+    "causation_id": _REJECTED_SUBMISSION,
+}
+
+# Each event's envelope but for event_id, event_type and schema_version.
+_EXAMPLES_BY_TYPE: dict[str, dict[str, Any]] = {
     "referral.submitted": {
-        "source_system": "emis-c82001",
-        "source_referral_id": "REF-2026-000123",
-        "source_type": "gp",
-        "action": "new",
-        "referrer": {"ods_code": "C82001", "clinician_name": "Dr R Patel", "role": "GP"},
-        "patient": {
-            "nhs_number": "9990000018",
-            "given_name": "Asha",
-            "family_name": "Mistry",
-            "date_of_birth": "1961-04-17",
-            "sex": "female",
-            "ethnicity": "H",
-            "address": {"lines": ["12 Belgrave Gate", "Leicester"], "postcode": "LE1 3GP"},
-            "phone": "0116 496 0123",
-        },
-        "consent": {
-            "share_with_provider": True,
-            "recorded_at": "2026-11-20T09:12:00Z",
-            "recorded_by": "Dr R Patel",
-        },
-        "reasons": [
-            {
-                "system": "http://snomed.info/sct",
-                "code": "38341003",
-                "display": "Hypertensive disorder",
+        "producer": "emis-web",
+        "occurred_at": "2026-03-02T09:12:31Z",
+        "referral_id": None,
+        "correlation_id": _SUBMITTED,
+        "causation_id": None,
+        "data": {
+            "source_system": _SOURCE_SYSTEM,
+            "source_referral_id": _SOURCE_REFERRAL_ID,
+            "source_type": "gp",
+            "action": "new",
+            "referrer": {
+                "ods_code": "C82001",
+                "clinician_name": "Dr Rajesh Patel",
+                "role": "GP",
+                "email": "r.patel.c82001@nhs.net",
             },
-            {
-                "system": "http://snomed.info/sct",
-                "code": "44054006",
-                "display": "Type 2 diabetes mellitus",
+            "patient": {
+                "nhs_number": "9990000018",
+                "given_name": "Asha",
+                "family_name": "Mistry",
+                "date_of_birth": "1961-04-17",
+                "sex": "female",
+                "ethnicity": "H",
+                "postcode": "LE1 5WW",
+                "lsoa": "E01013646",
+                "phone": "0116 496 0123",
+                "email": "asha.mistry@example.org",
+                "address_lines": ["Flat 3", "27 Welford Road", "Leicester"],
             },
-        ],
-        "reason_text": "Raised BP and new T2DM; keen to be more active.",
-        "safety": {"resting_bp_systolic": 148, "resting_bp_diastolic": 92},
-        "notes": "Prefers morning sessions; speaks Gujarati and English.",
+            "consent": {
+                "share_with_provider": True,
+                "recorded_at": "2026-03-02T09:05:00Z",
+                "recorded_by": "Dr Rajesh Patel",
+            },
+            "reasons": [_HYPERTENSION, _TYPE_2_DIABETES],
+            "reason_text": _REASON_TEXT,
+            "requested_programme": "exercise_referral",
+            "safety": _SAFETY,
+            "priority_flags": {"carer": True},
+            "notes": "Cares for her husband; prefers morning sessions. Speaks Gujarati and English.",
+        },
     },
     "referral.accepted": {
-        "source_system": "emis-c82001",
-        "source_referral_id": "REF-2026-000123",
-        "source_type": "gp",
-        "referrer_ods_code": "C82001",
-        "referred_on": "2026-11-20",
-        "demographics": {
+        "producer": "referral-intake",
+        "occurred_at": "2026-03-02T09:12:32Z",
+        **_after("referral.submitted"),
+        "data": {
+            "source_system": _SOURCE_SYSTEM,
+            "source_referral_id": _SOURCE_REFERRAL_ID,
+            "source_type": "gp",
+            "revision": 1,
+            "referrer_ods_code": "C82001",
+            "referred_at": "2026-03-02T09:12:31Z",
             "patient_key": _PATIENT_KEY,
-            "age_years": 65,
-            "sex": "female",
-            "ethnicity": "H",
-            "postcode": "LE1 3GP",
-            "district": "Leicester",
+            "demographics": _DEMOGRAPHICS,
+            "residence": {"postcode": "LE1 5WW", "lsoa": "E01013646", "district": "leicester"},
+            "reasons": [_HYPERTENSION, _TYPE_2_DIABETES],
+            "reason_text": _REASON_TEXT,
+            "requested_programme": "exercise_referral",
+            "safety": _SAFETY,
+            "priority_flags": {"carer": True},
+            "contact": _CONTACT,
         },
-        "reasons": [
-            {
-                "system": "http://snomed.info/sct",
-                "code": "38341003",
-                "display": "Hypertensive disorder",
-            }
-        ],
-        "safety": {"resting_bp_systolic": 148, "resting_bp_diastolic": 92},
-        "contact": _CONTACT,
     },
     "referral.rejected": {
-        "source_system": "systmone-c82010",
-        "source_referral_id": "SR-88812",
-        "reasons": [
-            {
-                "code": "nhs_number.checksum",
-                "field": "data.patient.nhs_number",
-                "message": "NHS number 9990000019 fails the modulus 11 check",
-            },
-        ],
-        "summary": "The referral was not accepted: the NHS number is not valid.",
+        "producer": "referral-intake",
+        "occurred_at": "2026-03-02T10:41:07Z",
+        **_REJECTED_JOURNEY,
+        "data": {
+            "source_system": _REJECTED_SOURCE[0],
+            "source_referral_id": _REJECTED_SOURCE[1],
+            "reasons": [
+                {
+                    "code": "nhs_number.checksum",
+                    "field": "data.patient.nhs_number",
+                    "message": "The NHS number fails the modulus 11 check.",
+                },
+                {
+                    "code": "postcode.outside_area",
+                    "field": "data.patient.postcode",
+                    "message": "The postcode is outside Leicester, Leicestershire and Rutland.",
+                },
+            ],
+            "summary": "Not accepted: the NHS number is not valid and the patient lives outside LLR.",
+        },
     },
     "referral.status": {
-        "source_system": "emis-c82001",
-        "source_referral_id": "REF-2026-000123",
-        "status": "assigned",
-        "detail": "Assigned to Active Leicester (Exercise Referral).",
+        "producer": "referral-intake",
+        "occurred_at": "2026-03-02T09:12:36Z",
+        **_after("assignment.created"),
+        "data": {
+            "source_system": _SOURCE_SYSTEM,
+            "source_referral_id": _SOURCE_REFERRAL_ID,
+            "status": "assigned",
+            "detail": "Assigned to Leicester City Council leisure (Exercise Referral).",
+        },
     },
     "referral.triaged": {
-        "decision": "assign",
-        "programme": "exercise_referral",
-        "risk": "medium",
-        "priority": {
-            "core20": True,
-            "imd_decile": 1,
-            "deprivation_source": "postcode_msoa",
-            "plus_groups": ["ethnic_minority"],
-            "clinical_areas": ["hypertension"],
-            "prioritised": True,
+        "producer": "triage",
+        "occurred_at": "2026-03-02T09:12:34Z",
+        **_after("referral.accepted"),
+        "data": {
+            "decision": "assign",
+            "programme": "exercise_referral",
+            "risk": "medium",
+            "priority": {
+                "core20": True,
+                "imd_decile": 2,
+                "deprivation_source": "lsoa",
+                "plus_groups": ["ethnic_minority", "carer"],
+                "clinical_areas": ["hypertension"],
+                "prioritised": True,
+            },
+            "reasons": [
+                {
+                    "code": "programme.exercise_referral",
+                    "field": None,
+                    "message": "Hypertension and type 2 diabetes: Exercise Referral, as requested.",
+                },
+                {
+                    "code": "risk.medium",
+                    "field": "data.safety.resting_bp_systolic",
+                    "message": "Resting blood pressure 148/92 mmHg with type 2 diabetes.",
+                },
+            ],
+            "rule_version": "2026.03.1",
+            "patient_key": _PATIENT_KEY,
+            "referred_at": "2026-03-02T09:12:31Z",
+            "condition_group": "cardiovascular",
+            "demographics": _DEMOGRAPHICS,
+            "district": "leicester",
         },
-        "reasons": [
-            {
-                "code": "programme.exercise_referral",
-                "field": None,
-                "message": "Hypertension and type 2 diabetes: Exercise Referral",
-            }
-        ],
-        "rule_version": "2026.11.1",
-        "patient_key": _PATIENT_KEY,
     },
     "assignment.created": {
-        "assignment_id": _ASSIGNMENT,
-        "attempt": 1,
-        "provider_id": "leicester-city-leisure",
-        "service_id": "lcl-exercise-referral",
-        "programme": "exercise_referral",
-        "risk": "medium",
-        "prioritised": True,
-        "contact_deadline": "2026-11-24T17:00:00Z",
-        "patient_key": _PATIENT_KEY,
-        "contact": _CONTACT,
+        "producer": "triage",
+        "occurred_at": "2026-03-02T09:12:34Z",
+        **_after("referral.triaged"),
+        "data": {
+            "assignment_id": _ASSIGNMENT_ID,
+            "attempt": 1,
+            "provider_id": "leicester-city-leisure",
+            "service_id": "lcl-exercise-referral",
+            "programme": "exercise_referral",
+            "risk": "medium",
+            "prioritised": True,
+            "contact_deadline": "2026-03-04T17:00:00Z",
+            "patient_key": _PATIENT_KEY,
+            "contact": _CONTACT,
+            "referrer_ods_code": "C82001",
+            "reasons": [_HYPERTENSION, _TYPE_2_DIABETES],
+            "safety": _SAFETY,
+        },
     },
     "assignment.delivered": {
-        "assignment_id": _ASSIGNMENT,
-        "provider_id": "leicester-city-leisure",
-        "channel": "webhook",
-        "delivered_at": "2026-11-20T09:15:02Z",
-        "attempts": 1,
+        "producer": "provider-notify",
+        "occurred_at": "2026-03-02T09:12:35Z",
+        **_after("assignment.created"),
+        "data": {
+            "assignment_id": _ASSIGNMENT_ID,
+            "provider_id": "leicester-city-leisure",
+            "channel": "webhook",
+            "delivered_at": "2026-03-02T09:12:35Z",
+            "attempts": 1,
+        },
     },
     "assignment.delivery_failed": {
-        "assignment_id": _ASSIGNMENT,
-        "provider_id": "active-rutland",
-        "channel": "webhook",
-        "attempts": 9,
-        "last_error": "HTTP 503 from https://hooks.example/active-rutland",
+        "producer": "provider-notify",
+        "occurred_at": "2026-03-02T11:40:12Z",
+        **_after("assignment.created"),
+        "data": {
+            "assignment_id": _ASSIGNMENT_ID,
+            "provider_id": "active-rutland",
+            "channel": "webhook",
+            "attempts": 9,
+            "last_error": "HTTP 503 Service Unavailable from the provider's webhook endpoint",
+        },
     },
     "assignment.declined": {
-        "assignment_id": _ASSIGNMENT,
-        "provider_id": "active-blaby",
-        "reason_code": "no_capacity",
-        "reason": "Cardiac rehab class full until January.",
+        "producer": "provider-notify",
+        "occurred_at": "2026-03-02T14:03:50Z",
+        **_after("provider.response"),
+        "data": {
+            "assignment_id": _ASSIGNMENT_ID,
+            "provider_id": "active-blaby",
+            "reason_code": "no_capacity",
+            "reason": "Morning exercise referral classes are full until April.",
+        },
     },
     "assignment.expired": {
-        "assignment_id": _ASSIGNMENT,
-        "provider_id": "active-charnwood",
-        "contact_deadline": "2026-11-24T17:00:00Z",
-        "expired_at": "2026-11-24T17:00:05Z",
+        "producer": "provider-notify",
+        "occurred_at": "2026-03-04T17:00:04Z",
+        **_after("assignment.created"),
+        "data": {
+            "assignment_id": _ASSIGNMENT_ID,
+            "provider_id": "active-charnwood",
+            "contact_deadline": "2026-03-04T17:00:00Z",
+            "expired_at": "2026-03-04T17:00:04Z",
+        },
     },
     "provider.response": {
-        "response_id": "lcl-7781",
-        "assignment_id": _ASSIGNMENT,
-        "provider_id": "leicester-city-leisure",
-        "response": "measures_recorded",
-        "measures": _MEASURES,
-        "recorded_at": "2026-11-27T10:30:00Z",
+        "producer": "provider-systems",
+        "occurred_at": "2026-03-10T10:31:02Z",
+        **_after("assignment.created"),
+        "data": {
+            "response_id": "lcl-er-7781",
+            "assignment_id": _ASSIGNMENT_ID,
+            "provider_id": "leicester-city-leisure",
+            "response": "measures_recorded",
+            "measures": _BASELINE,
+            "recorded_at": "2026-03-10T10:30:00Z",
+        },
     },
     "provider.activity": {
-        "assignment_id": _ASSIGNMENT,
-        "provider_id": "leicester-city-leisure",
-        "programme": "exercise_referral",
-        "patient_key": _PATIENT_KEY,
-        "activity": "measures_recorded",
-        "occurred_on": "2026-11-27",
-        "measures": _MEASURES,
+        "producer": "provider-notify",
+        "occurred_at": "2026-03-10T10:31:03Z",
+        **_after("provider.response"),
+        "data": {
+            "assignment_id": _ASSIGNMENT_ID,
+            "provider_id": "leicester-city-leisure",
+            "programme": "exercise_referral",
+            "patient_key": _PATIENT_KEY,
+            "activity": "measures_recorded",
+            "occurred_on": "2026-03-10",
+            "measures": _BASELINE,
+        },
     },
     "outcome.recorded": {
-        "episode_id": "ep_9c1d7e3a5b2f4c8d",
-        "milestone": "enrolled",
-        "programme": "exercise_referral",
-        "provider_id": "leicester-city-leisure",
-        "district": "Leicester",
-        "imd_quintile": 1,
-        "deprivation_source": "postcode_msoa",
-        "age_band": "65-74",
-        "sex": "female",
-        "ethnicity_group": "Asian or Asian British",
-        "condition_group": "cardiovascular",
-        "prioritised": True,
+        "producer": "outcomes",
+        "occurred_at": "2026-06-05T16:20:00Z",
+        "referral_id": None,
+        "correlation_id": _event_id("outcome.recorded"),
+        "causation_id": None,
+        "data": {
+            "episode_id": "ep_9c1d7e3a5b2f4c8d0e6a",
+            "milestone": "completed",
+            "period": "2026-06",
+            "programme": "exercise_referral",
+            "provider_id": "leicester-city-leisure",
+            "district": "leicester",
+            "imd_quintile": 1,
+            "deprivation_source": "lsoa",
+            "core20": True,
+            "plus_groups": ["ethnic_minority", "carer"],
+            "prioritised": True,
+            "age_band": "50-64",
+            "sex": "female",
+            "ethnic_group": "asian",
+            "condition_group": "cardiovascular",
+            "measures": {
+                "timepoint": "week_12",
+                "version": 1,
+                "mvpa_minutes_per_week": 150,
+                "activity_index": "moderately_active",
+                "wellbeing_swemwbs": 24,
+            },
+        },
     },
     "outcome.kpi": {
-        "kpi": "uptake",
-        "period": "2026-11",
-        "dimension": "district",
-        "dimension_value": "Melton",
-        "numerator": 41,
-        "denominator": 63,
-        "value": 0.6508,
-        "suppression": "none",
+        "producer": "outcomes",
+        "occurred_at": "2026-07-01T02:00:00Z",
+        "referral_id": None,
+        "correlation_id": _event_id("outcome.kpi"),
+        "causation_id": None,
+        "data": {
+            "kpi": "uptake",
+            "period": "2026-06",
+            "dimension": "district",
+            "dimension_value": "melton",
+            "numerator": 41,
+            "denominator": 63,
+            "value": 0.6508,
+            "suppressed": False,
+            "suppression": "none",
+        },
     },
 }
-
-_NO_REFERRAL_ID = {"referral.submitted", "outcome.recorded", "outcome.kpi"}
 
 
 def example_json(event_type: str) -> dict[str, Any]:
-    """The example as it would appear on the wire."""
+    """The example event as a JSON object (a fresh copy: callers may change it)."""
     return {
-        "event_id": str(uuid.uuid5(_REFERRAL, event_type)),
+        "event_id": _event_id(event_type),
         "event_type": event_type,
-        "schema_version": 1,
-        "occurred_at": "2026-11-20T09:14:00Z",
-        "referral_id": None if event_type in _NO_REFERRAL_ID else str(_REFERRAL),
-        "correlation_id": str(_REFERRAL),
-        "causation_id": None,
-        "producer": "referral-intake" if event_type.startswith("referral.") else "example",
-        "data": copy.deepcopy(PAYLOADS[event_type]),
+        "schema_version": EVENTS[event_type].version,
+        **copy.deepcopy(_EXAMPLES_BY_TYPE[event_type]),
     }
 
 
 def example(event_type: str) -> Envelope[Any]:
-    return ENVELOPES[event_type].model_validate_json(json.dumps(example_json(event_type)))
+    """The example event, validated into its envelope."""
+    return EVENTS[event_type].envelope.model_validate_json(json.dumps(example_json(event_type)))

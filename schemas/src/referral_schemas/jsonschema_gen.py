@@ -1,6 +1,9 @@
-"""Write (or, with --check, verify) the checked-in JSON Schema of every event.
+"""Write, or with --check verify, the checked-in JSON Schema of every event.
 
-uv run python -m referral_schemas.jsonschema_gen [--check]
+    uv run python -m referral_schemas.jsonschema_gen [--check]
+
+Writing refuses a change that is not backward compatible with the checked-in schema: that needs a
+new major version (a .v2 event and topic), not an edit of .v1.
 """
 
 from __future__ import annotations
@@ -13,64 +16,96 @@ from typing import Any
 
 from referral_schemas.compat import breaking_changes
 from referral_schemas.examples import example_json
-from referral_schemas.registry import ENVELOPES
+from referral_schemas.registry import EVENTS
 
+# The package is used from its source tree (a workspace member), where the schemas are kept.
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "jsonschema"
+_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def schema_for(event_type: str) -> dict[str, Any]:
-    schema = ENVELOPES[event_type].model_json_schema(mode="validation")
-    schema["$id"] = f"urn:active-referrals:event:{event_type}.v1"
-    schema["title"] = f"{event_type}.v1"
+    """The JSON Schema of one event's envelope, with its example."""
+    spec = EVENTS[event_type]
+    schema = spec.envelope.model_json_schema(mode="validation")
+    schema["$schema"] = _DIALECT
+    schema["$id"] = f"urn:active-referrals:event:{spec.topic}"
+    schema["title"] = spec.topic
     schema["examples"] = [example_json(event_type)]
     return schema
 
 
 def render(schema: dict[str, Any]) -> str:
-    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+    """Stable text: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def path_for(event_type: str, directory: Path = SCHEMA_DIR) -> Path:
-    return directory / f"{event_type}.v1.json"
+    return directory / f"{EVENTS[event_type].topic}.json"
 
 
 def check(directory: Path = SCHEMA_DIR) -> list[str]:
-    """Problems with the checked-in schemas: missing, stale, or changed incompatibly."""
-    problems = []
-    for event_type in ENVELOPES:
+    """Problems with the checked-in schemas: missing, stale, incompatible, or left over."""
+    problems: list[str] = []
+    expected = set()
+    for event_type in EVENTS:
         path = path_for(event_type, directory)
+        expected.add(path.name)
         if not path.exists():
-            problems.append(f"{path.name}: missing (run `make schemas`)")
+            problems.append(f"{path.name}: missing (regenerate the schemas)")
             continue
-        old = json.loads(path.read_text())
+        text = path.read_text(encoding="utf-8")
         new = schema_for(event_type)
-        problems.extend(f"{path.name}: breaking: {b}" for b in breaking_changes(old, new))
-        if render(new) != path.read_text():
-            problems.append(f"{path.name}: out of date (run `make schemas`)")
+        problems.extend(
+            f"{path.name}: breaking: {change}" for change in breaking_changes(json.loads(text), new)
+        )
+        if render(new) != text:
+            problems.append(f"{path.name}: out of date (regenerate the schemas)")
+    for path in sorted(directory.glob("*.json")):
+        if path.name not in expected:
+            problems.append(f"{path.name}: no event has this schema any more (removing an event is breaking)")
     return problems
 
 
+def write(directory: Path = SCHEMA_DIR) -> list[str]:
+    """Write every schema; returns the breaking changes that stopped it (nothing written then)."""
+    refused: list[str] = []
+    for event_type in EVENTS:
+        path = path_for(event_type, directory)
+        if path.exists():
+            old = json.loads(path.read_text(encoding="utf-8"))
+            refused.extend(
+                f"{path.name}: {change}" for change in breaking_changes(old, schema_for(event_type))
+            )
+    if refused:
+        return refused
+    directory.mkdir(parents=True, exist_ok=True)
+    for event_type in EVENTS:
+        path_for(event_type, directory).write_text(render(schema_for(event_type)), encoding="utf-8")
+    return []
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="verify instead of writing")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="verify the checked-in schemas instead of writing"
+    )
     args = parser.parse_args(argv)
     if args.check:
         problems = check()
-        for p in problems:
-            print(p, file=sys.stderr)
+        for problem in problems:
+            print(problem, file=sys.stderr)
         return 1 if problems else 0
-    SCHEMA_DIR.mkdir(exist_ok=True)
-    for event_type in ENVELOPES:
-        path = path_for(event_type)
-        if path.exists():
-            breaking = breaking_changes(json.loads(path.read_text()), schema_for(event_type))
-            if breaking:
-                print(f"{path.name}: refusing a breaking change (publish a .v2):", file=sys.stderr)
-                for b in breaking:
-                    print(f"  {b}", file=sys.stderr)
-                return 1
-        path.write_text(render(schema_for(event_type)))
-    print(f"wrote {len(ENVELOPES)} schemas to {SCHEMA_DIR}")
+    refused = write()
+    if refused:
+        print(
+            "refusing breaking changes to .v1 schemas (publish a new major version instead):", file=sys.stderr
+        )
+        for change in refused:
+            print(f"  {change}", file=sys.stderr)
+        return 1
+    print(f"wrote {len(EVENTS)} schemas to {SCHEMA_DIR}")
     return 0
 
 

@@ -1,218 +1,292 @@
-"""The topic registry: every topic's name, key, layout, retention, producer and consumers.
+"""The topic registry: every topic's name, event, key, layout, retention, producer and consumers.
 
-Topic names carry the major version. Every consumed topic has a `<topic>.dlq` beside it.
+Topic names carry the event's major version. Every topic one of the platform's services consumes
+has a dead-letter topic `<topic>.dlq` beside it. This module is data; the platform creates topics
+from `all_topic_layouts()` and services find what to publish and subscribe to here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal, NamedTuple
 
 DAY_MS = 24 * 60 * 60 * 1000
 DLQ_SUFFIX = ".dlq"
+# One partition keeps dead letters in the order they failed, which is the order to replay them;
+# a dead-letter topic is low-volume by nature.
+DLQ_PARTITIONS = 1
+
+
+class Party(StrEnum):
+    """Who produces and consumes topics: the platform's services, then parties outside it."""
+
+    REFERRAL_INTAKE = "referral-intake"
+    TRIAGE = "triage"
+    PROVIDER_NOTIFY = "provider-notify"
+    OUTCOMES = "outcomes"
+    REFERRER_SYSTEMS = "referrer-systems"
+    PROVIDER_SYSTEMS = "provider-systems"
+    COMMISSIONERS = "commissioners"
+    OPERATORS = "operators"
+
+
+SERVICES = frozenset({Party.REFERRAL_INTAKE, Party.TRIAGE, Party.PROVIDER_NOTIFY, Party.OUTCOMES})
+"""The platform's own services (those that dead-letter what they cannot read)."""
 
 
 @dataclass(frozen=True, slots=True)
 class TopicSpec:
-    name: str
-    event_types: tuple[str, ...]
-    key: str
-    partitions: int
-    producer: str
-    consumers: tuple[str, ...]
-    retention_ms: int = 30 * DAY_MS
-    cleanup_policy: str = "delete"
-    description: str = ""
-    extra_config: dict[str, str] = field(default_factory=dict)
+    """One Kafka topic."""
 
-    def config(self) -> dict[str, str]:
-        cfg = {"cleanup.policy": self.cleanup_policy, **self.extra_config}
-        if self.cleanup_policy == "delete":
-            cfg["retention.ms"] = str(self.retention_ms)
-        return cfg
+    name: str
+    event_type: str
+    key: str
+    """What the record key is: envelope or payload field names, joined by ':' when several."""
+    partitions: int
+    producer: Party
+    consumers: tuple[Party, ...]
+    retention_days: int | None
+    """None for a compacted topic, which keeps the latest record per key."""
+    purpose: str
 
     @property
-    def dlq(self) -> str:
-        return self.name + DLQ_SUFFIX
+    def cleanup_policy(self) -> Literal["delete", "compact"]:
+        return "compact" if self.retention_days is None else "delete"
+
+    @property
+    def dlq(self) -> str | None:
+        """Dead-letter topic, present when one of the platform's services consumes this topic."""
+        return self.name + DLQ_SUFFIX if SERVICES.intersection(self.consumers) else None
+
+    def config(self) -> dict[str, str]:
+        """Kafka topic configuration."""
+        if self.retention_days is None:
+            return {"cleanup.policy": "compact"}
+        return {"cleanup.policy": "delete", "retention.ms": str(self.retention_days * DAY_MS)}
 
 
-REFERRAL_KEY = "referral_id"
+class TopicLayout(NamedTuple):
+    """What the platform needs to create a topic."""
 
+    name: str
+    partitions: int
+    config: dict[str, str]
+
+
+# Partitions: 12 on the referral flow, whose per-referral order and consumer parallelism matter;
+# 6 where volume is low. Retention: topics carrying identity (submitted, accepted, assignments)
+# keep it 30 days, enough to recover a consumer or replay dead letters; the rest 90 days; the
+# commissioner stream a year, so a subscriber can rebuild its reports.
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
-        "referral.submitted.v1",
-        ("referral.submitted",),
-        "source_system:source_referral_id",
-        12,
-        "referrer systems",
-        ("referral-intake",),
-        90 * DAY_MS,
-        description="Referrals from GP systems, social prescribers and discharge teams",
+        name="referral.submitted.v1",
+        event_type="referral.submitted",
+        key="source_system:source_referral_id",
+        partitions=12,
+        producer=Party.REFERRER_SYSTEMS,
+        consumers=(Party.REFERRAL_INTAKE,),
+        retention_days=30,
+        purpose="Referrals (new, updated, cancelled) from GP systems, social prescribers and discharge teams",
     ),
     TopicSpec(
-        "referral.accepted.v1",
-        ("referral.accepted",),
-        REFERRAL_KEY,
-        12,
-        "referral-intake",
-        ("triage",),
-        90 * DAY_MS,
+        name="referral.accepted.v1",
+        event_type="referral.accepted",
+        key="referral_id",
+        partitions=12,
+        producer=Party.REFERRAL_INTAKE,
+        consumers=(Party.TRIAGE,),
+        retention_days=30,
+        purpose="Checked referrals for triage; the only topic besides assignments with contact details",
     ),
     TopicSpec(
-        "referral.rejected.v1",
-        ("referral.rejected",),
-        REFERRAL_KEY,
-        6,
-        "referral-intake",
-        ("referrer systems",),
-        90 * DAY_MS,
+        name="referral.rejected.v1",
+        event_type="referral.rejected",
+        key="referral_id",
+        partitions=6,
+        producer=Party.REFERRAL_INTAKE,
+        consumers=(Party.REFERRER_SYSTEMS,),
+        retention_days=90,
+        purpose="Submissions refused, with every reason, for the referrer",
     ),
     TopicSpec(
-        "referral.status.v1",
-        ("referral.status",),
-        REFERRAL_KEY,
-        12,
-        "referral-intake",
-        ("referrer systems",),
-        90 * DAY_MS,
-        description="Every change in a referral's life, for the referrer",
+        name="referral.status.v1",
+        event_type="referral.status",
+        key="referral_id",
+        partitions=12,
+        producer=Party.REFERRAL_INTAKE,
+        consumers=(Party.REFERRER_SYSTEMS,),
+        retention_days=90,
+        purpose="Every change in a referral's life, for the referrer",
     ),
     TopicSpec(
-        "referral.triaged.v1",
-        ("referral.triaged",),
-        REFERRAL_KEY,
-        12,
-        "triage",
-        ("referral-intake", "outcomes"),
-        90 * DAY_MS,
+        name="referral.triaged.v1",
+        event_type="referral.triaged",
+        key="referral_id",
+        partitions=12,
+        producer=Party.TRIAGE,
+        consumers=(Party.REFERRAL_INTAKE, Party.OUTCOMES),
+        retention_days=90,
+        purpose="Programme, risk and priority decided, or signposted, or returned",
     ),
     TopicSpec(
-        "assignment.created.v1",
-        ("assignment.created",),
-        REFERRAL_KEY,
-        12,
-        "triage",
-        ("provider-notify", "referral-intake", "outcomes"),
-        90 * DAY_MS,
+        name="assignment.created.v1",
+        event_type="assignment.created",
+        key="referral_id",
+        partitions=12,
+        producer=Party.TRIAGE,
+        consumers=(Party.PROVIDER_NOTIFY, Party.REFERRAL_INTAKE),
+        retention_days=30,
+        purpose="A referral placed with a provider, with the contact details the provider needs",
     ),
     TopicSpec(
-        "provider.assignments.v1",
-        ("assignment.created",),
-        "provider_id",
-        12,
-        "provider-notify",
-        ("provider systems",),
-        30 * DAY_MS,
-        description="Provider-facing copy of assignments, keyed by provider; ACLs per provider "
-        "restrict each to its own records through its consumer's prefixed group and a filter",
+        name="provider.assignments.v1",
+        event_type="assignment.created",
+        key="provider_id",
+        partitions=12,
+        producer=Party.PROVIDER_NOTIFY,
+        consumers=(Party.PROVIDER_SYSTEMS,),
+        retention_days=30,
+        purpose="Providers' copy of their assignments, keyed by provider so per-provider ACLs can apply",
     ),
     TopicSpec(
-        "assignment.delivered.v1",
-        ("assignment.delivered",),
-        REFERRAL_KEY,
-        6,
-        "provider-notify",
-        ("referral-intake", "outcomes"),
-        90 * DAY_MS,
+        name="assignment.delivered.v1",
+        event_type="assignment.delivered",
+        key="referral_id",
+        partitions=6,
+        producer=Party.PROVIDER_NOTIFY,
+        consumers=(Party.REFERRAL_INTAKE, Party.OUTCOMES),
+        retention_days=90,
+        purpose="Assignments the provider's system acknowledged",
     ),
     TopicSpec(
-        "assignment.delivery_failed.v1",
-        ("assignment.delivery_failed",),
-        REFERRAL_KEY,
-        3,
-        "provider-notify",
-        ("operators",),
-        90 * DAY_MS,
+        name="assignment.delivery_failed.v1",
+        event_type="assignment.delivery_failed",
+        key="referral_id",
+        partitions=6,
+        producer=Party.PROVIDER_NOTIFY,
+        consumers=(Party.OPERATORS,),
+        retention_days=90,
+        purpose="Assignments that could not be delivered after retries; operators step in",
     ),
     TopicSpec(
-        "assignment.declined.v1",
-        ("assignment.declined",),
-        REFERRAL_KEY,
-        6,
-        "provider-notify",
-        ("triage", "referral-intake", "outcomes"),
-        90 * DAY_MS,
+        name="assignment.declined.v1",
+        event_type="assignment.declined",
+        key="referral_id",
+        partitions=6,
+        producer=Party.PROVIDER_NOTIFY,
+        consumers=(Party.TRIAGE, Party.REFERRAL_INTAKE, Party.OUTCOMES),
+        retention_days=90,
+        purpose="Assignments a provider declined; triage reassigns",
     ),
     TopicSpec(
-        "assignment.expired.v1",
-        ("assignment.expired",),
-        REFERRAL_KEY,
-        6,
-        "provider-notify",
-        ("triage", "referral-intake", "outcomes"),
-        90 * DAY_MS,
+        name="assignment.expired.v1",
+        event_type="assignment.expired",
+        key="referral_id",
+        partitions=6,
+        producer=Party.PROVIDER_NOTIFY,
+        consumers=(Party.TRIAGE, Party.REFERRAL_INTAKE, Party.OUTCOMES),
+        retention_days=90,
+        purpose="Assignments not answered by their deadline; triage reassigns",
     ),
     TopicSpec(
-        "provider.response.v1",
-        ("provider.response",),
-        REFERRAL_KEY,
-        12,
-        "provider systems",
-        ("provider-notify",),
-        90 * DAY_MS,
+        name="provider.response.v1",
+        event_type="provider.response",
+        key="referral_id",
+        partitions=12,
+        producer=Party.PROVIDER_SYSTEMS,
+        consumers=(Party.PROVIDER_NOTIFY,),
+        retention_days=90,
+        purpose="Providers' responses from their own systems (the HTTP API takes the same payload)",
     ),
     TopicSpec(
-        "provider.activity.v1",
-        ("provider.activity",),
-        REFERRAL_KEY,
-        12,
-        "provider-notify",
-        ("outcomes", "referral-intake"),
-        365 * DAY_MS,
+        name="provider.activity.v1",
+        event_type="provider.activity",
+        key="referral_id",
+        partitions=12,
+        producer=Party.PROVIDER_NOTIFY,
+        consumers=(Party.OUTCOMES, Party.REFERRAL_INTAKE),
+        retention_days=90,
+        purpose="Provider steps and measures, pseudonymised, for outcomes and referrer status",
     ),
     TopicSpec(
-        "outcome.recorded.v1",
-        ("outcome.recorded",),
-        "episode_id",
-        6,
-        "outcomes",
-        ("commissioners",),
-        365 * DAY_MS,
+        name="outcome.recorded.v1",
+        event_type="outcome.recorded",
+        key="episode_id",
+        partitions=6,
+        producer=Party.OUTCOMES,
+        consumers=(Party.COMMISSIONERS,),
+        retention_days=365,
+        purpose="De-identified episode milestones and measures",
     ),
     TopicSpec(
-        "outcome.kpi.v1",
-        ("outcome.kpi",),
-        "kpi:period:dimension:dimension_value",
-        3,
-        "outcomes",
-        ("commissioners",),
-        cleanup_policy="compact",
-        description="Latest value of every KPI cell (compacted)",
+        name="outcome.kpi.v1",
+        event_type="outcome.kpi",
+        key="kpi:period:dimension:dimension_value",
+        partitions=6,
+        producer=Party.OUTCOMES,
+        consumers=(Party.COMMISSIONERS,),
+        retention_days=None,
+        purpose="Latest value of every KPI cell, small numbers suppressed (compacted)",
     ),
 )
 
-BY_NAME = {t.name: t for t in TOPICS}
-# The topic an internal event is written to (the provider-facing copy is separate).
-TOPIC_FOR_EVENT: dict[str, str] = {}
-for _t in TOPICS:
-    for _e in _t.event_types:
-        TOPIC_FOR_EVENT.setdefault(_e, _t.name)
+_BY_NAME = {t.name: t for t in TOPICS}
 
 
-def topic_for(event_type: str) -> str:
+def topic(name: str) -> TopicSpec:
+    """The topic called `name`; KeyError if there is none."""
     try:
-        return TOPIC_FOR_EVENT[event_type]
+        return _BY_NAME[name]
     except KeyError:
-        raise KeyError(f"no topic carries {event_type!r}") from None
+        raise KeyError(f"no topic {name!r}") from None
 
 
-def all_topic_layouts() -> list[tuple[str, int, dict[str, str]]]:
-    """(name, partitions, config) of every topic and every DLQ, for the platform to create."""
-    out: list[tuple[str, int, dict[str, str]]] = []
+def topic_for(event_type: str, version: int = 1) -> str:
+    """The topic an event is published to: `<event_type>.v<version>`."""
+    name = f"{event_type}.v{version}"
+    if topic(name).event_type != event_type:
+        raise KeyError(f"topic {name!r} does not carry {event_type!r}")
+    return name
+
+
+def topics_consumed_by(party: Party) -> tuple[TopicSpec, ...]:
+    """Topics `party` subscribes to."""
+    return tuple(t for t in TOPICS if party in t.consumers)
+
+
+def topics_produced_by(party: Party) -> tuple[TopicSpec, ...]:
+    """Topics `party` publishes to."""
+    return tuple(t for t in TOPICS if t.producer is party)
+
+
+def all_topic_layouts() -> list[TopicLayout]:
+    """Every topic and every dead-letter topic, for the platform to create."""
+    layouts: list[TopicLayout] = []
     for t in TOPICS:
-        out.append((t.name, t.partitions, t.config()))
-        out.append((t.dlq, 1, {"cleanup.policy": "delete", "retention.ms": str(365 * DAY_MS)}))
-    return out
+        layouts.append(TopicLayout(t.name, t.partitions, t.config()))
+        if t.dlq is not None:
+            # A dead letter holds the original bytes (identity included), so it lives no longer
+            # than the message would have; a compacted topic's dead letters get the default 90 days.
+            days = t.retention_days or 90
+            layouts.append(
+                TopicLayout(
+                    t.dlq, DLQ_PARTITIONS, {"cleanup.policy": "delete", "retention.ms": str(days * DAY_MS)}
+                )
+            )
+    return layouts
 
 
 def markdown_table() -> str:
+    """The topic table of schemas/README.md."""
     rows = [
-        "| topic | key | partitions | retention | producer | consumers |",
-        "|---|---|---|---|---|---|",
+        "| topic | event | key | partitions | retention | producer | consumers | dead letters |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for t in TOPICS:
-        retention = "compacted" if t.cleanup_policy == "compact" else f"{t.retention_ms // DAY_MS} days"
+        retention = "compacted" if t.retention_days is None else f"{t.retention_days} days"
         rows.append(
-            f"| `{t.name}` | {t.key} | {t.partitions} | {retention} | {t.producer} "
-            f"| {', '.join(t.consumers)} |"
+            f"| `{t.name}` | {t.event_type} | {t.key} | {t.partitions} | {retention} | {t.producer} "
+            f"| {', '.join(t.consumers)} | {f'`{t.dlq}`' if t.dlq else '-'} |"
         )
-    return "\n".join(rows)
+    return "\n".join(rows) + "\n"

@@ -1,1 +1,1 @@
-"""Payload models of every v1 event, grouped by the part of the journey they belong to."""
+"""Payload models of every event, grouped by what they are about."""

@@ -2,58 +2,85 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from referral_schemas.enums import DeliveryChannel, Programme, RiskLevel
+from referral_schemas.enums import DeliveryChannel, District, Programme, RiskLevel
 from referral_schemas.envelope import Contract
-from referral_schemas.events.common import PatientContact
+from referral_schemas.events.common import ClinicalSafety, Coding, PatientContact
+from referral_schemas.primitives import OdsCode, PseudonymousKey, ReasonCode, Slug, Text, UtcDatetime
 
 
 class AssignmentCreated(Contract):
+    """A referral placed with one provider's service; the provider must accept it by the deadline."""
+
     assignment_id: uuid.UUID = Field(description="Unique per placement attempt")
-    attempt: int = Field(ge=1, le=20, description="1 for the first provider, 2 after one reassignment...")
-    provider_id: str = Field(max_length=64, description="Provider organisation id in the directory")
-    service_id: str = Field(max_length=64, description="Service id in the directory")
+    attempt: int = Field(ge=1, le=20, description="1 for the first provider, 2 after one reassignment, ...")
+    provider_id: Slug = Field(description='Provider organisation in the directory, e.g. "active-blaby"')
+    service_id: Slug = Field(description="The provider's service delivering the programme")
     programme: Programme = Field(description="Programme to deliver")
-    risk: RiskLevel = Field(description="Risk level")
-    prioritised: bool = Field(description="Priority patient (shorter deadline)")
-    contact_deadline: dt.datetime = Field(description="Provider must accept by then")
-    patient_key: str = Field(min_length=16, max_length=128, description="Pseudonymous patient key")
-    contact: PatientContact = Field(description="Who to contact")
-    reassigned_from: uuid.UUID | None = Field(None, description="Previous assignment, if any")
-    fallback_district: str | None = Field(
-        None, max_length=80, description="Set when matched outside the home district"
+    risk: RiskLevel = Field(description="Risk level from triage")
+    prioritised: bool = Field(description="Priority patient: the deadline is shorter")
+    contact_deadline: UtcDatetime = Field(description="The provider must accept or decline by then")
+    patient_key: PseudonymousKey = Field(description="Pseudonymous patient key")
+    contact: PatientContact = Field(description="Who to contact, and how")
+    referrer_ods_code: OdsCode = Field(description="Referring organisation, for the provider's reports back")
+    reasons: list[Coding] = Field(
+        default_factory=list, max_length=20, description="Coded reasons (SNOMED CT)"
     )
+    reason_text: Text | None = Field(None, description="Reason in the referrer's words")
+    safety: ClinicalSafety = Field(
+        default_factory=ClinicalSafety, description="Clinical safety facts for the provider's assessment"
+    )
+    reassigned_from: uuid.UUID | None = Field(
+        None, description="The previous attempt's assignment_id; null on the first attempt"
+    )
+    fallback_district: District | None = Field(
+        None, description="Set when no provider in the patient's district had capacity: the district used"
+    )
+
+    @model_validator(mode="after")
+    def _reassignment_names_its_predecessor(self) -> Self:
+        if (self.attempt > 1) != (self.reassigned_from is not None):
+            raise ValueError("reassigned_from is set exactly when attempt is greater than 1")
+        return self
 
 
 class AssignmentDelivered(Contract):
-    assignment_id: uuid.UUID = Field(description="Assignment")
-    provider_id: str = Field(max_length=64, description="Provider")
+    """The provider's system has the assignment."""
+
+    assignment_id: uuid.UUID = Field(description="Assignment delivered")
+    provider_id: Slug = Field(description="Provider it reached")
     channel: DeliveryChannel = Field(description="How it reached the provider")
-    delivered_at: dt.datetime = Field(description="When the provider had it")
-    attempts: int = Field(ge=1, description="Delivery attempts it took")
+    delivered_at: UtcDatetime = Field(description="When the provider acknowledged it")
+    attempts: int = Field(ge=1, le=1000, description="Delivery attempts it took")
 
 
 class AssignmentDeliveryFailed(Contract):
-    assignment_id: uuid.UUID = Field(description="Assignment")
-    provider_id: str = Field(max_length=64, description="Provider")
+    """Delivery to the provider gave up after retries; an operator must step in."""
+
+    assignment_id: uuid.UUID = Field(description="Assignment not delivered")
+    provider_id: Slug = Field(description="Provider it was for")
     channel: DeliveryChannel = Field(description="Channel that failed")
-    attempts: int = Field(ge=1, description="Attempts made")
-    last_error: str = Field(max_length=2000, description="Last error seen")
+    attempts: int = Field(ge=1, le=1000, description="Attempts made")
+    last_error: Text = Field(description="Last error seen (status and message; never the payload)")
 
 
 class AssignmentDeclined(Contract):
-    assignment_id: uuid.UUID = Field(description="Assignment")
-    provider_id: str = Field(max_length=64, description="Provider")
-    reason_code: str = Field(max_length=64, description='e.g. "no_capacity", "not_suitable"')
-    reason: str | None = Field(None, max_length=2000, description="Provider's explanation")
+    """The provider declined the assignment; triage places the referral elsewhere."""
+
+    assignment_id: uuid.UUID = Field(description="Assignment declined")
+    provider_id: Slug = Field(description="Provider that declined")
+    reason_code: ReasonCode = Field(description='Why, e.g. "no_capacity", "not_suitable", "out_of_area"')
+    reason: Text | None = Field(None, description="The provider's explanation")
 
 
 class AssignmentExpired(Contract):
-    assignment_id: uuid.UUID = Field(description="Assignment")
-    provider_id: str = Field(max_length=64, description="Provider")
-    contact_deadline: dt.datetime = Field(description="Deadline that passed")
-    expired_at: dt.datetime = Field(description="When the expiry was recorded")
+    """The provider did not answer by the deadline; triage places the referral elsewhere."""
+
+    assignment_id: uuid.UUID = Field(description="Assignment that expired")
+    provider_id: Slug = Field(description="Provider that did not answer")
+    contact_deadline: UtcDatetime = Field(description="The deadline that passed")
+    expired_at: UtcDatetime = Field(description="When the expiry was recorded")

@@ -28,16 +28,16 @@ def test_stack_comes_up_from_nothing_reports_healthy_and_goes_down(tmp_path):
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")},
         "STACK_DIR": str(tmp_path / "stack"),
-        "STACK_KAFKA_PORT": "59192",
-        "STACK_KAFKA_CONTROLLER_PORT": "59193",
-        "STACK_PG_PORT": "55532",
+        "STACK_KAFKA_PORT": "19192",
+        "STACK_KAFKA_CONTROLLER_PORT": "19193",
+        "STACK_PG_PORT": "15532",
         "COLUMNS": "200",
     }
     try:
         up = _referrals(env, "up")
         assert up.returncode == 0, up.stdout + up.stderr
         assert "stack is up and healthy" in up.stdout
-        assert "127.0.0.1:59192" in up.stdout and "55532" in up.stdout
+        assert "127.0.0.1:19192" in up.stdout and "15532" in up.stdout
 
         again = _referrals(env, "up")  # re-running is safe
         assert again.returncode == 0, again.stdout + again.stderr

@@ -14,8 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
-DEFAULT_KAFKA_PORT = 59092
-DEFAULT_PG_PORT = 55432
+# Below the kernel's ephemeral range (32768+), so an outgoing connection never holds them.
+DEFAULT_KAFKA_PORT = 19092
+DEFAULT_PG_PORT = 15432
 DEFAULT_DATABASE = "referrals"
 DEFAULT_ADMIN_USER = "referrals_admin"
 DEFAULT_ADMIN_PASSWORD = "referrals-local-admin"  # noqa: S105 - local stack only, documented
@@ -28,7 +29,7 @@ class StackSettings(BaseSettings):
 
     dir: Path = Field(REPO_ROOT / ".stack", description="Data, logs and jars of the local stack")
     kafka_port: int = Field(DEFAULT_KAFKA_PORT, description="Kafka client listener port")
-    kafka_controller_port: int = Field(59093, description="KRaft controller listener port")
+    kafka_controller_port: int = Field(19093, description="KRaft controller listener port")
     kafka_heap: str = Field("512m", description="Broker JVM heap (-Xms and -Xmx)")
     pg_port: int = Field(DEFAULT_PG_PORT, description="PostgreSQL port on 127.0.0.1")
     ready_timeout_s: float = Field(90.0, description="How long `up` waits for readiness")

@@ -1,0 +1,1 @@
+"""LLR reference geography: postcodes, districts, centroids and deprivation."""

@@ -102,18 +102,21 @@ async def run_kit(dsn: str, bootstrap: str, in_topic: str, out_topic: str, expec
         policy=ConsumerPolicy(batch_max_records=BATCH),
     )
     broker = create_broker(bootstrap, service="bench-kit")
-    consumer.subscribe(broker, in_topic, group_id=f"bench-kit-{uuid.uuid4().hex[:6]}")
+    group = f"bench-kit-{uuid.uuid4().hex[:6]}"
+    for _ in range(int(os.environ.get("KIT_MEMBERS", "1"))):
+        consumer.subscribe(broker, in_topic, group_id=group)
     relay = OutboxRelay(dsn, producer, RelayConfig(schema="intake", batch_size=2000))
     relay_task = asyncio.create_task(relay.run())
     await broker.start()
-    started = None
     while relay.published < expect:
-        if started is None and relay.published == 0:
-            async with pool.acquire() as c:
-                if await c.fetchval("SELECT count(*) > 0 FROM inbox"):
-                    started = time.perf_counter()
         await asyncio.sleep(0.02)
-    elapsed = time.perf_counter() - (started or time.perf_counter())
+    async with pool.acquire() as c:
+        # From the first transaction that applied an input to the last output marked sent:
+        # both stamped by the database clock, whatever the consumers' group join took.
+        elapsed = await c.fetchval(
+            "SELECT extract(epoch FROM (SELECT max(sent_at) FROM outbox)"
+            " - (SELECT min(received_at) FROM inbox))::float8"
+        )
     await broker.stop()
     relay_task.cancel()
     await asyncio.gather(relay_task, return_exceptions=True)

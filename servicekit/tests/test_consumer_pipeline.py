@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections import defaultdict
 
@@ -403,3 +404,21 @@ async def test_offsets_are_committed_only_after_the_transaction_commits(harness,
     finally:
         await probe.stop()
         await broker.stop()
+
+
+async def test_the_incoming_trace_context_reaches_the_follow_up_events_when_spans_are_off(
+    harness, kit_schema, kafka_bootstrap
+):
+    h = harness
+    incoming = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    event = h.events.make(uuid.uuid4(), 1)
+    record = dataclasses.replace(
+        h.events.record(h.in_topic, event, offset=0), headers=[("traceparent", incoming)]
+    )
+    untraced = h.events.record(h.in_topic, h.events.make(uuid.uuid4(), 2), offset=1)
+    await h.consumer.apply_batch([record, untraced])
+    await relay_all(kit_schema, kafka_bootstrap, 2)
+
+    out = {r.key.decode(): dict(r.headers) for r in await read_topic(kafka_bootstrap, h.out_topic, 2)}
+    assert out[str(event.referral_id)]["traceparent"] == incoming
+    assert "traceparent" not in out[str(untraced.key.decode())]

@@ -12,7 +12,7 @@ from servicekit.observability.tracing import current_trace_headers
 INSERT_OUTBOX = """
 INSERT INTO outbox (id, aggregatetype, aggregateid, type, topic, payload, headers)
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
-                     $6::jsonb[], $7::jsonb[])
+                     $6::text[], $7::text[])
 """
 
 

@@ -18,12 +18,13 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from servicekit.observability.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED, RELAY_ACTIVE
+from servicekit.observability.tracing import NO_TRACE_HEADERS
 from servicekit.resilience import is_transient
 
 log = logging.getLogger(__name__)
 
 FETCH = """
-SELECT seq, topic, aggregateid, payload::text AS payload, headers::text AS headers
+SELECT seq, topic, aggregateid, payload, headers
 FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1
 """
 MARK = "UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])"
@@ -114,7 +115,12 @@ class OutboxRelay:
             return 0
         futures = []
         for row in rows:
-            headers = [(k, v.encode()) for k, v in json.loads(row["headers"]).items()]
+            raw_headers = row["headers"]
+            headers = (
+                []
+                if raw_headers == NO_TRACE_HEADERS
+                else [(k, v.encode()) for k, v in json.loads(raw_headers).items()]
+            )
             futures.append(
                 await self._producer.send(
                     row["topic"],

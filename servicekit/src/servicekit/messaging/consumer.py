@@ -26,7 +26,7 @@ from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
-from opentelemetry import trace
+from opentelemetry import context, trace
 from referral_schemas import ContractError, Envelope, parse_event
 
 from servicekit.db.inbox import Delivery
@@ -39,7 +39,7 @@ from servicekit.observability.metrics import (
     EVENTS_DUPLICATE,
     TRANSIENT_RETRIES,
 )
-from servicekit.observability.tracing import context_from_kafka_headers
+from servicekit.observability.tracing import context_from_kafka_headers, tracing_enabled
 from servicekit.resilience import is_transient, retry_transient
 
 log = logging.getLogger(__name__)
@@ -193,6 +193,15 @@ class EventConsumer:
         parent = context_from_kafka_headers(item.record.headers or ())
         token = referral_id_var.set(str(item.event.referral_id) if item.event.referral_id else None)
         try:
+            if not tracing_enabled():
+                # No spans are recorded, but the incoming context still flows on to the
+                # events this handler emits, so the referral's trace is unbroken downstream.
+                attached = context.attach(parent)
+                try:
+                    await item.handler(item.event, uow)
+                finally:
+                    context.detach(attached)
+                return
             with tracer.start_as_current_span(
                 f"{item.record.topic} process",
                 context=parent,

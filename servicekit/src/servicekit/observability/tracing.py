@@ -50,8 +50,20 @@ def setup_tracing(service_name: str, exporter: str) -> None:
     _installed = True
 
 
+NO_TRACE_HEADERS = "{}"
+
+
+def tracing_enabled() -> bool:
+    """Whether spans are recorded in this process (an SDK tracer provider is installed)."""
+    return isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
 def current_trace_headers() -> str:
     """The active span's W3C context as a JSON object, for an outbox row's headers."""
+    # Most rows are written outside any trace when tracing is off and no upstream context came
+    # in; skipping the propagator then saves a measurable share of a hop's time.
+    if not trace.get_current_span().get_span_context().is_valid:
+        return NO_TRACE_HEADERS
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return json.dumps(carrier, separators=(",", ":"))

@@ -27,7 +27,7 @@ from servicekit.db.relay import OutboxRelay, RelayConfig, idempotent_producer
 from servicekit.db.uow import UnitOfWork
 from servicekit.http import health_routes
 from servicekit.messaging.broker import create_broker
-from servicekit.messaging.consumer import ConsumerPolicy, EventConsumer, Handler
+from servicekit.messaging.consumer import ConsumerPolicy, EventConsumer, Handler, Prefetch
 from servicekit.messaging.dead_letters import DeadLetterPublisher
 from servicekit.observability.logging import setup_logging
 from servicekit.observability.tracing import setup_tracing
@@ -67,8 +67,10 @@ class Service:
         *,
         broker: KafkaBroker | None = None,
         producer: AIOKafkaProducer | None = None,
+        uow_class: type[UnitOfWork] = UnitOfWork,
     ) -> None:
         self.name = name
+        self.uow_class = uow_class
         self.settings = settings
         self.role = role_for(name)
         admin = settings.database_url.get_secret_value()
@@ -99,13 +101,15 @@ class Service:
         return self._pool
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.pool)
+        """A new unit of work (the service's own subclass, with its repositories)."""
+        return self.uow_class(self.pool)
 
     def consume(
         self,
         *topics: str,
         handlers: Mapping[str, Handler],
         consumer: str | None = None,
+        prefetch: Prefetch | None = None,
     ) -> EventConsumer:
         """Subscribe `handlers` (event type → handler) to `topics` in this service's group."""
         name = consumer or self.name
@@ -115,12 +119,24 @@ class Service:
             uow_factory=self.uow,
             dead_letters=DeadLetterPublisher(self.producer, name),
             policy=self.policy,
+            prefetch=prefetch,
         )
         ec.subscribe(self.broker, *topics, group_id=name)
         self.consumers.append(ec)
         return ec
 
     async def start(self) -> None:
+        await self.open_database()
+        async for attempt in retry_transient(self.settings.retry_backoff_max_s):
+            with attempt:
+                await self.producer.start()
+        if self.settings.relay_enabled:
+            self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")
+        await self.broker.start()
+        log.info("%s started", self.name)
+
+    async def open_database(self) -> None:
+        """Migrate (unless disabled) and open the pool; waits out a database that is away."""
         if self.settings.migrate_on_start:
             async for attempt in retry_transient(self.settings.retry_backoff_max_s):
                 with attempt:
@@ -133,13 +149,6 @@ class Service:
                 self._pool = await create_pool(
                     self.dsn, min_size=self.settings.db_pool_min, max_size=self.settings.db_pool_max
                 )
-        async for attempt in retry_transient(self.settings.retry_backoff_max_s):
-            with attempt:
-                await self.producer.start()
-        if self.settings.relay_enabled:
-            self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")
-        await self.broker.start()
-        log.info("%s started", self.name)
 
     async def stop(self) -> None:
         await self.broker.stop()
@@ -149,10 +158,13 @@ class Service:
                 await self._relay_task
             self._relay_task = None
         await self.producer.stop()
+        await self.close_database()
+        log.info("%s stopped", self.name)
+
+    async def close_database(self) -> None:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
-        log.info("%s stopped", self.name)
 
     async def _db_ready(self) -> tuple[bool, str]:
         if self._pool is None:

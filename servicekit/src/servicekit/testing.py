@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import psycopg
 import pytest
+from aiokafka.structs import ConsumerRecord
 from psycopg import sql
 
 from servicekit.db.migrate import KIT_MIGRATIONS, apply_migrations
@@ -81,6 +82,31 @@ async def kit_pool(kit_schema: str) -> AsyncIterator[asyncpg.Pool]:
     assert pool is not None
     yield pool
     await pool.close()
+
+
+def consumer_record(
+    topic: str,
+    value: bytes,
+    *,
+    key: bytes | None,
+    offset: int,
+    partition: int = 0,
+    headers: Sequence[tuple[str, bytes]] = (),
+) -> ConsumerRecord:
+    """A record as the consumer would receive it, for feeding `EventConsumer.apply_batch`."""
+    return ConsumerRecord(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=key,
+        value=value,
+        checksum=None,
+        serialized_key_size=len(key) if key else -1,
+        serialized_value_size=len(value),
+        headers=list(headers),
+    )
 
 
 TopicFactory = Callable[..., Awaitable[str]]

@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("servicekit.consumer")
 
 Handler = Callable[[Envelope[Any], UnitOfWork], Awaitable[None]]
+# Called once per batch, in its transaction, with the events about to be handled: lets a
+# repository load what the whole batch needs in one query instead of one per event.
+Prefetch = Callable[[Sequence[Envelope[Any]], UnitOfWork], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +76,10 @@ class EventConsumer:
         uow_factory: Callable[[], UnitOfWork],
         dead_letters: DeadLetterPublisher,
         policy: ConsumerPolicy | None = None,
+        prefetch: Prefetch | None = None,
     ) -> None:
         self.name = name
+        self.prefetch = prefetch
         self.handlers = dict(handlers)
         self.uow_factory = uow_factory
         self.dead_letters = dead_letters
@@ -179,10 +184,11 @@ class EventConsumer:
                     for i in items
                 ],
             )
-            for item in items:
-                if item.event.event_id not in fresh:
-                    EVENTS_DUPLICATE.labels(self.name).inc()
-                    continue
+            todo = [i for i in items if i.event.event_id in fresh]
+            EVENTS_DUPLICATE.labels(self.name).inc(len(items) - len(todo))
+            if todo and self.prefetch is not None:
+                await self.prefetch([i.event for i in todo], uow)
+            for item in todo:
                 await self._handle(item, uow)
             await uow.commit()
         for item in items:

@@ -136,6 +136,7 @@ def test_dead_letters_live_as_long_as_their_messages():
 def test_each_service_can_find_what_it_reads_and_writes():
     assert {t.name for t in topics_consumed_by(Party.TRIAGE)} == {
         "referral.accepted.v1",
+        "referral.status.v1",
         "assignment.declined.v1",
         "assignment.expired.v1",
     }

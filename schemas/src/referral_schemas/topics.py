@@ -115,9 +115,12 @@ TOPICS: tuple[TopicSpec, ...] = (
         key="referral_id",
         partitions=12,
         producer=Party.REFERRAL_INTAKE,
-        consumers=(Party.REFERRER_SYSTEMS,),
+        # Triage and provider-notify read it for one status only, cancelled: a referrer's
+        # cancellation must stop placing and stop work at the provider.
+        consumers=(Party.REFERRER_SYSTEMS, Party.TRIAGE, Party.PROVIDER_NOTIFY),
         retention_days=90,
-        purpose="Every change in a referral's life, for the referrer",
+        purpose="Every change in a referral's life, for the referrer (and cancellations, for triage "
+        "and provider-notify)",
     ),
     TopicSpec(
         name="referral.triaged.v1",

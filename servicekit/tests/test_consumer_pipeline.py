@@ -422,3 +422,26 @@ async def test_the_incoming_trace_context_reaches_the_follow_up_events_when_span
     out = {r.key.decode(): dict(r.headers) for r in await read_topic(kafka_bootstrap, h.out_topic, 2)}
     assert out[str(event.referral_id)]["traceparent"] == incoming
     assert "traceparent" not in out[str(untraced.key.decode())]
+
+
+async def test_the_relay_publishes_under_the_configured_topic_prefix(
+    harness, kit_schema, kafka_bootstrap, make_topic
+):
+    h = harness
+    prefixed = await make_topic("prefixed")
+    prefix, _, bare = prefixed.rpartition(".")
+    referral = uuid.uuid4()
+    uow = UnitOfWork(h.pool)
+    async with uow:
+        uow.publish(h.events.make(referral, 1), topic=bare, key=str(referral), aggregate_type="referral")
+        await uow.commit()
+    producer = idempotent_producer(kafka_bootstrap)
+    await producer.start()
+    try:
+        relay = OutboxRelay(kit_schema, producer, RelayConfig(schema="intake", topic_prefix=prefix + "."))
+        async with h.pool.acquire() as conn:
+            assert await relay.relay_once(conn) == 1
+    finally:
+        await producer.stop()
+    out = await read_topic(kafka_bootstrap, prefixed, 1)
+    assert [r.key.decode() for r in out] == [str(referral)]

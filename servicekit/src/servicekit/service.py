@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from typing import Any
 
 import asyncpg
 import uvicorn
@@ -80,7 +81,11 @@ class Service:
         self.relay = OutboxRelay(
             self.dsn,
             self.producer,
-            RelayConfig(schema=self.role.schema, batch_size=settings.relay_batch_size),
+            RelayConfig(
+                schema=self.role.schema,
+                batch_size=settings.relay_batch_size,
+                topic_prefix=settings.topic_prefix,
+            ),
         )
         self.policy = ConsumerPolicy(
             max_message_bytes=settings.max_message_bytes,
@@ -93,6 +98,8 @@ class Service:
         self.consumers: list[EventConsumer] = []
         self._pool: asyncpg.Pool | None = None
         self._relay_task: asyncio.Task[None] | None = None
+        self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -121,7 +128,8 @@ class Service:
             policy=self.policy,
             prefetch=prefetch,
         )
-        ec.subscribe(self.broker, *topics, group_id=name)
+        prefix = self.settings.topic_prefix
+        ec.subscribe(self.broker, *(prefix + t for t in topics), group_id=prefix + name)
         self.consumers.append(ec)
         return ec
 
@@ -133,7 +141,14 @@ class Service:
         if self.settings.relay_enabled:
             self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")
         await self.broker.start()
+        self._tasks = [
+            asyncio.create_task(work(), name=f"{self.name}-background") for work in self._background
+        ]
         log.info("%s started", self.name)
+
+    def add_background(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `work()` from start to stop (timers, file watchers); it is cancelled at stop."""
+        self._background.append(work)
 
     async def open_database(self) -> None:
         """Migrate (unless disabled) and open the pool; waits out a database that is away."""
@@ -151,6 +166,12 @@ class Service:
                 )
 
     async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
         await self.broker.stop()
         if self._relay_task is not None:
             self._relay_task.cancel()

@@ -60,6 +60,13 @@ class InfraSettings(BaseSettings):
         description="Administrative connection: provisions roles and schemas; services derive "
         "their own login from it (same host and database, their own role).",
     )
+    topic_prefix: str = Field(
+        "",
+        pattern=r"^[A-Za-z0-9._-]*$",
+        validation_alias=AliasChoices("TOPIC_PREFIX"),
+        description="Put before every topic name, so several environments (or a benchmark) can "
+        'share one cluster, e.g. "staging." makes referral.accepted.v1 staging.referral.accepted.v1',
+    )
 
 
 def dsn_for_role(admin_url: str, role: str, password: str) -> str:

@@ -127,3 +127,19 @@ async def make_topic(kafka_bootstrap: str) -> AsyncIterator[TopicFactory]:
     yield make
     if created:
         await asyncio.wait_for(delete_topics(kafka_bootstrap, created), 30)
+
+
+@pytest.fixture(scope="session")
+async def isolated_topic_prefix(kafka_bootstrap: str) -> AsyncIterator[str]:
+    """A prefix under which every platform topic (and DLQ) exists for this test session only.
+
+    Services built with TOPIC_PREFIX set to it read and write their own copy of the topics, so
+    tests never see the local stack's traffic (or a demo's) and leave none behind.
+    """
+    from servicekit.stack.control import platform_topics
+
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    layouts = platform_topics(prefix)
+    await ensure_topics(kafka_bootstrap, layouts)
+    yield prefix
+    await asyncio.wait_for(delete_topics(kafka_bootstrap, [t.name for t in layouts]), 60)

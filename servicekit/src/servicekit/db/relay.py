@@ -34,6 +34,7 @@ MARK = "UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])"
 class RelayConfig:
     schema: str
     batch_size: int = 1000
+    topic_prefix: str = ""
     idle_poll_s: float = 1.0
     standby_poll_s: float = 2.0
     backoff_max_s: float = 10.0
@@ -123,7 +124,7 @@ class OutboxRelay:
             )
             futures.append(
                 await self._producer.send(
-                    row["topic"],
+                    self.config.topic_prefix + row["topic"],
                     value=row["payload"].encode(),
                     key=row["aggregateid"].encode(),
                     headers=headers,

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import Self
 from uuid import UUID
 
 import asyncpg
+from referral_schemas import Contract, Envelope, new_envelope, topic_for
 
 from servicekit.db.inbox import Delivery, claim
 from servicekit.db.outbox import OutboxBuffer
-
-if TYPE_CHECKING:
-    from referral_schemas.envelope import Envelope
 
 Flusher = Callable[[asyncpg.Connection], Awaitable[None]]
 
@@ -81,6 +79,28 @@ class UnitOfWork:
             payload=event.model_dump_json(),
             aggregate_type=aggregate_type,
         )
+
+    def emit(
+        self,
+        envelope_type: type[Envelope],  # type: ignore[type-arg]
+        data: Contract,
+        *,
+        producer: str,
+        referral_id: UUID,
+        caused_by: Envelope | None,  # type: ignore[type-arg]
+    ) -> Envelope:  # type: ignore[type-arg]
+        """Build an event about `referral_id` and stage it on its registry topic, keyed by the
+        referral (so every event of one referral stays in order)."""
+        event = new_envelope(
+            envelope_type, data, producer=producer, referral_id=referral_id, caused_by=caused_by
+        )
+        self.publish(
+            event,
+            topic=topic_for(envelope_type.event_type_name()),
+            key=str(referral_id),
+            aggregate_type="referral",
+        )
+        return event
 
     async def commit(self) -> None:
         conn = self.connection

@@ -24,10 +24,12 @@ def external_infra() -> bool:
     return bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("DATABASE_URL"))
 
 
-def platform_topics() -> list[TopicLayout]:
+def platform_topics(prefix: str = "") -> list[TopicLayout]:
     from referral_schemas.topics import all_topic_layouts
 
-    return [TopicLayout(name, partitions, config) for name, partitions, config in all_topic_layouts()]
+    return [
+        TopicLayout(prefix + name, partitions, config) for name, partitions, config in all_topic_layouts()
+    ]
 
 
 @dataclass
@@ -50,7 +52,7 @@ def up() -> list[Component]:
         LocalKafka(stack, log).up()
     roles = provision(infra.database_url.get_secret_value())
     log(f"database provisioned: roles and schemas {', '.join(roles)}")
-    created = asyncio.run(ensure_topics(infra.kafka_bootstrap_servers, platform_topics()))
+    created = asyncio.run(ensure_topics(infra.kafka_bootstrap_servers, platform_topics(infra.topic_prefix)))
     log(f"topics: {len(created)} created" + (f" ({', '.join(created)})" if created else ""))
     return status()
 

@@ -1,0 +1,138 @@
+"""Triage's repository: decided referrals and their placements, written once per batch."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from servicekit.db.uow import UnitOfWork
+
+
+@dataclass
+class TriagedReferral:
+    referral_id: uuid.UUID
+    revision: int
+    state: str  # placing, placed, unplaced, signposted, returned, cancelled
+    decision: dict[str, Any]
+    accepted: dict[str, Any] | None
+
+
+@dataclass
+class Placement:
+    referral_id: uuid.UUID
+    attempt: int
+    assignment_id: uuid.UUID
+    service_id: str
+    provider_id: str
+    programme: str
+    period: str
+    state: str  # open, declined, expired, cancelled
+
+    @property
+    def capacity_key(self) -> tuple[str, str, str]:
+        return (self.service_id, self.programme, self.period)
+
+
+class PlacementRepository:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._referrals: dict[uuid.UUID, TriagedReferral | None] = {}
+        self._placements: dict[uuid.UUID, list[Placement]] = {}
+        self._dirty_referrals: dict[uuid.UUID, TriagedReferral] = {}
+        self._dirty_placements: dict[uuid.UUID, Placement] = {}
+        self._registered = False
+
+    async def prefetch(self, referral_ids: Iterable[uuid.UUID]) -> None:
+        ids = [i for i in set(referral_ids) if i not in self._referrals]
+        if not ids:
+            return
+        conn = self._uow.connection
+        rows = await conn.fetch(
+            "SELECT referral_id, revision, state, decision::text AS decision, accepted::text AS accepted"
+            " FROM referrals WHERE referral_id = ANY($1::uuid[])",
+            ids,
+        )
+        for i in ids:
+            self._referrals[i] = None
+            self._placements[i] = []
+        for r in rows:
+            self._referrals[r["referral_id"]] = TriagedReferral(
+                r["referral_id"],
+                r["revision"],
+                r["state"],
+                json.loads(r["decision"]),
+                json.loads(r["accepted"]) if r["accepted"] else None,
+            )
+        for p in await conn.fetch(
+            "SELECT referral_id, attempt, assignment_id, service_id, provider_id, programme, period, state"
+            " FROM placements WHERE referral_id = ANY($1::uuid[]) ORDER BY attempt",
+            ids,
+        ):
+            self._placements[p["referral_id"]].append(Placement(**dict(p)))
+
+    async def get(self, referral_id: uuid.UUID) -> TriagedReferral | None:
+        await self.prefetch([referral_id])
+        return self._referrals[referral_id]
+
+    async def placements(self, referral_id: uuid.UUID) -> list[Placement]:
+        await self.prefetch([referral_id])
+        return self._placements[referral_id]
+
+    def save(self, referral: TriagedReferral) -> None:
+        self._referrals[referral.referral_id] = referral
+        self._placements.setdefault(referral.referral_id, [])
+        self._dirty_referrals[referral.referral_id] = referral
+        self._register()
+
+    def add_placement(self, placement: Placement) -> None:
+        self._placements.setdefault(placement.referral_id, []).append(placement)
+        self.save_placement(placement)
+
+    def save_placement(self, placement: Placement) -> None:
+        self._dirty_placements[placement.assignment_id] = placement
+        self._register()
+
+    def _register(self) -> None:
+        if not self._registered:
+            self._uow.on_flush(self._flush)
+            self._registered = True
+
+    async def _flush(self, conn: asyncpg.Connection) -> None:
+        if self._dirty_referrals:
+            rs = list(self._dirty_referrals.values())
+            await conn.execute(
+                "INSERT INTO referrals (referral_id, revision, state, decision, accepted)"
+                " SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::jsonb[], $5::jsonb[])"
+                " ON CONFLICT (referral_id) DO UPDATE SET revision = EXCLUDED.revision,"
+                " state = EXCLUDED.state, decision = EXCLUDED.decision, accepted = EXCLUDED.accepted,"
+                " updated_at = now()",
+                [r.referral_id for r in rs],
+                [r.revision for r in rs],
+                [r.state for r in rs],
+                [json.dumps(r.decision, separators=(",", ":")) for r in rs],
+                [json.dumps(r.accepted, separators=(",", ":")) if r.accepted else None for r in rs],
+            )
+        if self._dirty_placements:
+            ps = list(self._dirty_placements.values())
+            await conn.execute(
+                "INSERT INTO placements (referral_id, attempt, assignment_id, service_id, provider_id,"
+                " programme, period, state)"
+                " SELECT * FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::text[], $5::text[],"
+                " $6::text[], $7::text[], $8::text[])"
+                " ON CONFLICT (assignment_id) DO UPDATE SET state = EXCLUDED.state",
+                [p.referral_id for p in ps],
+                [p.attempt for p in ps],
+                [p.assignment_id for p in ps],
+                [p.service_id for p in ps],
+                [p.provider_id for p in ps],
+                [p.programme for p in ps],
+                [p.period for p in ps],
+                [p.state for p in ps],
+            )
+        self._dirty_referrals.clear()
+        self._dirty_placements.clear()
+        self._registered = False

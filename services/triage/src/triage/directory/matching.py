@@ -1,0 +1,47 @@
+"""Which services may take a referral, best first: local ones, then neighbouring districts.
+
+Capacity is not known here (it lives in the database and is reserved atomically there); this
+only orders the candidates, so the reservation can walk down the list until one has room.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from referral_schemas.enums import District, Programme, RiskLevel
+from triage.directory.model import Directory, Service
+
+
+@dataclass(frozen=True)
+class Candidate:
+    service: Service
+    district: District
+    """The district whose service area made the service eligible."""
+    fallback: bool
+    """True when `district` is a neighbour of the patient's, because the local one is full."""
+    distance_km: float
+
+
+def candidates(
+    directory: Directory,
+    *,
+    programme: Programme,
+    risk: RiskLevel,
+    age: int,
+    district: District,
+    neighbours: Sequence[tuple[District, float]],
+    exclude_services: frozenset[str] = frozenset(),
+) -> list[Candidate]:
+    """Services able to take the referral: the patient's district first, then neighbours by
+    distance (`neighbours`, nearest first). Within a district, larger monthly capacity first,
+    then by id, so the order is stable."""
+    out: list[Candidate] = []
+    seen: set[str] = set(exclude_services)
+    for area, km, fallback in [(district, 0.0, False), *((d, k, True) for d, k in neighbours)]:
+        local = [s for s in directory.services if s.id not in seen and s.accepts(programme, risk, age, area)]
+        local.sort(key=lambda s: (-s.monthly_capacity.get(programme, 0), s.id))
+        for s in local:
+            seen.add(s.id)
+            out.append(Candidate(s, area, fallback, km))
+    return out

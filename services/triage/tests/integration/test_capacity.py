@@ -1,0 +1,67 @@
+"""Capacity is reserved atomically: concurrent triage instances never over-fill a provider."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from triage.adapters.unit_of_work import TriageUnitOfWork
+from triage.directory.load import default_directory
+
+pytestmark = pytest.mark.infra
+
+KEY = ("melton-referral", "steady_steps", "2026-03")  # 150 places a month in the directory
+
+
+async def reserved(pool) -> int:
+    async with pool.acquire() as conn:
+        return await conn.fetchval(
+            "SELECT coalesce((SELECT reserved FROM capacity"
+            " WHERE service_id = $1 AND programme = $2 AND period = $3), 0)",
+            *KEY,
+        )
+
+
+async def test_concurrent_instances_never_reserve_more_than_the_capacity(triage_pool):
+    directory = default_directory()
+    capacity = directory.services[[s.id for s in directory.services].index(KEY[0])].monthly_capacity
+    places = capacity[next(p for p in capacity if p.value == KEY[1])]
+
+    async def instance(wanted: int) -> int:
+        granted = 0
+        for _ in range(wanted // 10):
+            async with TriageUnitOfWork(triage_pool) as uow:
+                await uow.capacity.lock(directory, [KEY])
+                batch = sum(uow.capacity.try_reserve(KEY) for _ in range(10))
+                await asyncio.sleep(0.01)  # hold the lock while the other instance waits
+                await uow.commit()
+                granted += batch
+        return granted
+
+    results = await asyncio.gather(*(instance(100) for _ in range(4)))
+    assert sum(results) == places
+    assert await reserved(triage_pool) == places
+
+
+async def test_a_released_place_can_be_reserved_again_and_a_rollback_reserves_nothing(triage_pool):
+    directory = default_directory()
+    async with TriageUnitOfWork(triage_pool) as uow:
+        await uow.capacity.lock(directory, [KEY])
+        assert uow.capacity.try_reserve(KEY)
+        # no commit: rolled back
+    assert await reserved(triage_pool) == 0
+    async with TriageUnitOfWork(triage_pool) as uow:
+        await uow.capacity.lock(directory, [KEY])
+        assert uow.capacity.try_reserve(KEY)
+        assert uow.capacity.try_reserve(KEY)
+        uow.capacity.release(KEY)
+        await uow.commit()
+    assert await reserved(triage_pool) == 1
+
+
+async def test_a_service_missing_from_the_directory_has_no_room(triage_pool):
+    directory = default_directory()
+    gone = ("closed-down-centre", "steady_steps", "2026-03")
+    async with TriageUnitOfWork(triage_pool) as uow:
+        await uow.capacity.lock(directory, [gone])
+        assert not uow.capacity.try_reserve(gone)

@@ -14,9 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
-import resource
 import subprocess
 import sys
 import time
@@ -37,23 +34,16 @@ from servicekit.messaging.admin import TopicLayout, ensure_topics
 from servicekit.messaging.broker import create_broker
 from servicekit.messaging.consumer import ConsumerPolicy, EventConsumer
 from servicekit.messaging.dead_letters import DeadLetterPublisher
-from servicekit.provision import provision
 from servicekit.settings import InfraSettings
 from servicekit.testing import reset_schema
+
+from bench.common import machine_line, pct, peak_rss_mb, provisioned_bench_database
 
 PARTITIONS = 6
 BATCH = 500
 STATE_DDL = (
     "CREATE TABLE IF NOT EXISTS hop_state (event_id uuid PRIMARY KEY, referral_id uuid, response text)"
 )
-
-
-def bench_database_url(admin: str) -> str:
-    return admin.rsplit("/", 1)[0] + "/referrals_bench"
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # ---------------------------------------------------------------- the kit hop (child process)
@@ -102,9 +92,7 @@ async def run_kit(dsn: str, bootstrap: str, in_topic: str, out_topic: str, expec
         policy=ConsumerPolicy(batch_max_records=BATCH),
     )
     broker = create_broker(bootstrap, service="bench-kit")
-    group = f"bench-kit-{uuid.uuid4().hex[:6]}"
-    for _ in range(int(os.environ.get("KIT_MEMBERS", "1"))):
-        consumer.subscribe(broker, in_topic, group_id=group)
+    consumer.subscribe(broker, in_topic, group_id=f"bench-kit-{uuid.uuid4().hex[:6]}")
     relay = OutboxRelay(dsn, producer, RelayConfig(schema="intake", batch_size=2000))
     relay_task = asyncio.create_task(relay.run())
     await broker.start()
@@ -237,10 +225,6 @@ async def latencies(bootstrap: str, in_topic: str, out_topic: str, count: int) -
     return sorted(outs[k] - ins[k] for k in ins if k in outs)
 
 
-def pct(values: list[float], p: float) -> float:
-    return values[min(len(values) - 1, int(len(values) * p))] if values else float("nan")
-
-
 def spawn(
     kind: str, dsn: str, bootstrap: str, in_topic: str, out_topic: str, expect: int
 ) -> subprocess.Popen[str]:
@@ -330,15 +314,13 @@ def main() -> None:
     if args.child:
         child_main(args)
         return
-    infra = InfraSettings()
-    admin_bench = bench_database_url(infra.database_url.get_secret_value())
-    provision(admin_bench)
-    bootstrap = infra.kafka_bootstrap_servers
+    admin_bench = provisioned_bench_database()
+    bootstrap = InfraSettings().kafka_bootstrap_servers
     results = {
         k: measure(k, admin_bench, bootstrap, args.events, args.rate, args.seconds) for k in ("bare", "kit")
     }
     ratio = results["kit"]["throughput_eps"] / results["bare"]["throughput_eps"]
-    print(f"machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}")
+    print(machine_line())
     print(
         f"events: {args.events} backlog; latency at {args.rate}/s for {args.seconds}s; batch {BATCH}; {PARTITIONS} partitions"
     )

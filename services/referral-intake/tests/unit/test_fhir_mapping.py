@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from pathlib import Path
@@ -261,3 +262,32 @@ def test_mapping_refuses_a_status_that_neither_submits_nor_cancels(status: str) 
         map_bundle(document)
 
     assert [p.path for p in raised.value.problems] == ["Bundle.entry[1].resource.status"]
+
+
+def test_the_latest_blood_pressure_observation_becomes_the_resting_reading() -> None:
+
+    doc = json.loads(
+        (Path(__file__).parent.parent / "fixtures/fhir/bars-message-bundle-valid.json").read_text()
+    )
+    older = copy.deepcopy(next(e for e in doc["entry"] if e["resource"]["resourceType"] == "Observation"))
+    older["fullUrl"] = "urn:uuid:00000000-0000-4000-8000-000000000001"
+    older["resource"]["effectiveDateTime"] = "2025-01-01T09:00:00+00:00"
+    older["resource"]["component"][0]["valueQuantity"]["value"] = 171
+    doc["entry"].append(older)
+
+    submission = submission_from_fhir(json.dumps(doc).encode(), source_system="fhir.c82001")
+    assert (submission.safety.resting_bp_systolic, submission.safety.resting_bp_diastolic) == (148, 92)
+
+
+def test_a_blood_pressure_without_its_diastolic_component_is_refused_with_its_path() -> None:
+
+    import pytest
+
+    doc = json.loads(
+        (Path(__file__).parent.parent / "fixtures/fhir/bars-message-bundle-valid.json").read_text()
+    )
+    index = next(i for i, e in enumerate(doc["entry"]) if e["resource"]["resourceType"] == "Observation")
+    doc["entry"][index]["resource"]["component"].pop()
+    with pytest.raises(FhirMappingError) as caught:
+        submission_from_fhir(json.dumps(doc).encode(), source_system="fhir.c82001")
+    assert [p.path for p in caught.value.problems] == [f"Bundle.entry[{index}].resource.component"]

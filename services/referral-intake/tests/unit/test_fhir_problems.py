@@ -197,8 +197,9 @@ def test_embedded_resource_of_no_known_type_is_refused(resource_type: object) ->
     if resource_type is not None:
         resource["resourceType"] = resource_type
     document["entry"].append({"resource": resource})
+    appended = len(document["entry"]) - 1
 
-    assert paths_of(document) == ["Bundle.entry[6].resource.resourceType"]
+    assert paths_of(document) == [f"Bundle.entry[{appended}].resource.resourceType"]
 
 
 def test_contained_resource_of_unknown_type_is_refused() -> None:

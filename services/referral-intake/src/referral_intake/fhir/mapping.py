@@ -57,6 +57,7 @@ from referral_intake.fhir.problems import Problems, build_contract, shown
 from referral_intake.fhir.reading import read_resource
 from referral_intake.fhir.references import Located, ResourceIndex
 from referral_intake.fhir.referrer import referrer_from_fhir
+from referral_intake.fhir.safety import safety_from_fhir
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,7 @@ def referral_from_fhir(
     fields["patient"] = patient_from_fhir(subject, problems) if subject is not None else None
     fields["referrer"] = referrer_from_fhir(sr.requester, request, header, index, problems)
     fields["consent"] = consent_from_fhir(subject, request, index, problems)
+    fields["safety"] = safety_from_fhir(index, problems)
     _reasons(sr, base, fields, origins, problems)
     _notes(sr, base, fields, origins)
     problems.raise_if_any()

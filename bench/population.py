@@ -1,0 +1,85 @@
+"""Synthetic referral submissions for benchmarks: valid NHS test numbers, real LLR postcodes.
+
+Deterministic for a seed, so two runs submit the same referrals. About `invalid_share` of them
+carry one realistic mistake (wrong check digit, out-of-area postcode, no consent), which intake
+must answer with a rejection.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+from referral_schemas import new_envelope
+from referral_schemas.examples import example
+from referral_schemas.registry import ReferralSubmittedV1
+
+# Three real postcodes from each of the nine LLR districts, alphabetical by district (ONS
+# postcode to MSOA lookup and NSPL centroids, OGL; see geo/src/llr_geo/data/ATTRIBUTION.md).
+POSTCODES = [
+    *("LE3 2PU", "LE8 4EG", "LE8 3QT"),
+    *("LE11 2YQ", "LE12 8XD", "LE7 7QJ"),
+    *("LE17 6QD", "LE8 0JQ", "LE7 9WN"),
+    *("CV13 6EH", "LE67 9SD", "CV13 0DT"),
+    *("LE5 1FY", "LE3 1GR", "LE5 6HR"),
+    *("LE13 1JH", "LE13 1BL", "LE14 4PP"),
+    *("LE67 3SJ", "LE67 6NW", "LE67 8AA"),
+    *("LE8 2LA", "LE8 1LT", "LE18 4LY"),
+    *("LE15 7AG", "LE15 9SW", "LE15 6NQ"),
+]
+CONDITIONS = [
+    ("38341003", "Hypertensive disorder, systemic arterial"),
+    ("44054006", "Diabetes mellitus type 2"),
+    ("35489007", "Depressive disorder"),
+    ("414916001", "Obesity"),
+    ("239873007", "Osteoarthritis of knee"),
+]
+
+
+def nhs_test_number(n: int) -> str:
+    """The n-th (n < 500,000) distinct NHS test number (999 range) passing the modulus 11 check.
+
+    Candidates come in pairs 2n, 2n+1: their remainders differ, so at most one of them would
+    need the never-issued check digit 10, and no two n share a number.
+    """
+    for candidate in (999_000_000 + 2 * n, 999_000_000 + 2 * n + 1):
+        digits = f"{candidate:09d}"
+        check = 11 - sum(int(d) * w for d, w in zip(digits, range(10, 1, -1), strict=True)) % 11
+        if check != 10:
+            return digits + str(check % 11)
+    raise AssertionError("unreachable: one of two consecutive candidates is valid")
+
+
+def submissions(count: int, *, seed: int = 7, invalid_share: float = 0.1) -> Iterator[ReferralSubmittedV1]:
+    rng = random.Random(seed)
+    base = example("referral.submitted").data
+    run = uuid.UUID(int=rng.getrandbits(128)).hex[:8]
+    for i in range(count):
+        code, display = rng.choice(CONDITIONS)
+        patient = base.patient.model_copy(
+            update={
+                "nhs_number": nhs_test_number(i),
+                "postcode": rng.choice(POSTCODES),
+                "date_of_birth": date(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 60)),
+            }
+        )
+        consent = base.consent
+        roll = rng.random()
+        if roll < invalid_share / 3:
+            patient = patient.model_copy(update={"nhs_number": patient.nhs_number[:9] + "X"})
+        elif roll < 2 * invalid_share / 3:
+            patient = patient.model_copy(update={"postcode": "SW1A 1AA"})
+        elif roll < invalid_share:
+            consent = consent.model_copy(update={"share_with_provider": False})
+        data = base.model_copy(
+            update={
+                "source_referral_id": f"BENCH-{run}-{i:07d}",
+                "patient": patient,
+                "consent": consent,
+                "reasons": [base.reasons[0].model_copy(update={"code": code, "display": display})],
+                "requested_programme": None,
+            }
+        )
+        yield new_envelope(ReferralSubmittedV1, data, producer="bench-gp", referral_id=None)

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RELOADS = Counter(
-    "referrals_data_reloads_total", "Reloads of a versioned data file, by outcome", ["file", "outcome"]
+    "kit_data_reloads_total", "Reloads of a versioned data file, by outcome", ["file", "outcome"]
 )
 
 

@@ -220,14 +220,23 @@ class Service:
         routes = [*health_routes(self.name, checks), *self.routes, *extra_routes]
         return Starlette(routes=routes, lifespan=lifespan)
 
-    def run(self) -> None:
-        """Serve until SIGTERM/SIGINT: HTTP, consumers and relay in one process."""
-        setup_logging(self.name, self.settings.log_level)
-        setup_tracing(self.name, self.settings.trace_exporter)
-        uvicorn.run(
-            self.asgi(),
-            host=self.settings.http_host,
-            port=self.settings.http_port,
+
+def run_service(name: str, build: Callable[[], Service]) -> None:
+    """Build the service inside the event loop (its Kafka clients need one) and serve HTTP,
+    consumers and relay until SIGTERM/SIGINT. What each service's `__main__` calls."""
+
+    async def serve() -> None:
+        setup_logging(name, "INFO")  # so that what `build` logs is JSON too
+        service = build()
+        setup_logging(service.name, service.settings.log_level)
+        setup_tracing(service.name, service.settings.trace_exporter)
+        config = uvicorn.Config(
+            service.asgi(),
+            host=service.settings.http_host,
+            port=service.settings.http_port,
             log_config=None,
             access_log=False,
         )
+        await uvicorn.Server(config).serve()
+
+    asyncio.run(serve())

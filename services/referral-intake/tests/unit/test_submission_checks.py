@@ -63,7 +63,10 @@ def check(sub: ReferralSubmitted, policy: ValidationPolicy = POLICY) -> Accepted
         ("999000001", "nhs_number.format"),
         ("99900000180", "nhs_number.format"),
         ("99900A0018", "nhs_number.format"),
-        ("\uff19\uff19\uff19\uff10\uff10\uff10\uff10\uff10\uff11\uff18", "nhs_number.format"),  # full-width digits
+        (
+            "\uff19\uff19\uff19\uff10\uff10\uff10\uff10\uff10\uff11\uff18",
+            "nhs_number.format",
+        ),  # full-width digits
         ("", "nhs_number.missing"),
         ("   ", "nhs_number.missing"),
     ],

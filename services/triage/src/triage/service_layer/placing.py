@@ -1,0 +1,285 @@
+"""Deciding an accepted referral and placing it with a provider that has room.
+
+One decision per referral revision (an older or repeated revision changes nothing). A referral
+the rules assign but no provider near the patient can take this month goes back to the
+referrer with that reason; a declined or expired assignment is placed again elsewhere, up to a
+bounded number of attempts. A cancelled referral gives its place back and is placed no further.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+from referral_schemas import Envelope
+from referral_schemas.enums import District, ReferralStatus, TriageDecision
+from referral_schemas.events.assignment import AssignmentCreated
+from referral_schemas.events.common import Reason
+from referral_schemas.events.referral import ReferralAccepted, ReferralTriaged
+from referral_schemas.registry import AssignmentCreatedV1, ReferralTriagedV1
+from triage.adapters.capacity import Key
+from triage.adapters.placements import Placement, TriagedReferral
+from triage.adapters.unit_of_work import TriageUnitOfWork
+from triage.directory.matching import Candidate, candidates
+from triage.directory.model import Directory
+from triage.domain.decide import DeprivationLookup, decide
+from triage.domain.rules import Rules
+
+PRODUCER = "triage"
+
+
+class Neighbours(Protocol):
+    def __call__(self, district: District) -> Sequence[tuple[District, float]]: ...
+
+
+class Deadlines(Protocol):
+    def __call__(self, start: datetime, working_days: int) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class TriageContext:
+    rules: Callable[[], Rules]
+    """The rules in force (the last good ones, if a reload failed)."""
+    directory: Callable[[], Directory]
+    deprivation: DeprivationLookup
+    neighbours: Neighbours
+    deadline: Deadlines
+    max_attempts: int = 5
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+def period_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+# ---------------------------------------------------------------------------- referral.accepted
+async def prefetch_accepted(
+    events: Sequence[Envelope[Any]], uow: TriageUnitOfWork, ctx: TriageContext
+) -> None:
+    await uow.referrals.prefetch(e.referral_id for e in events if e.referral_id is not None)
+
+
+async def handle_accepted(event: Envelope[Any], uow: TriageUnitOfWork, ctx: TriageContext) -> None:
+    accepted: ReferralAccepted = event.data
+    rid = event.referral_id
+    assert rid is not None
+    existing = await uow.referrals.get(rid)
+    if existing is not None and (existing.revision >= accepted.revision or existing.state == "cancelled"):
+        return
+    now = ctx.now()
+    decision = decide(accepted, rules=ctx.rules(), deprivation=ctx.deprivation, today=now.date())
+    triaged = decision.triaged
+    open_placement = _open_placement(await uow.referrals.placements(rid))
+    state = {
+        TriageDecision.ASSIGN: "placing",
+        TriageDecision.SIGNPOST: "signposted",
+        TriageDecision.RETURN_TO_REFERRER: "returned",
+    }[triaged.decision]
+    assignment: AssignmentCreated | None = None
+    if triaged.decision is TriageDecision.ASSIGN and open_placement is None:
+        assignment = await _place(
+            uow,
+            ctx,
+            rid,
+            accepted,
+            triaged,
+            working_days=decision.contact_deadline_working_days,
+            attempt=1,
+            tried=frozenset(),
+            previous=None,
+        )
+        if assignment is None:
+            triaged = _no_room(triaged)
+            state = "unplaced"
+    elif open_placement is not None:
+        # An update while a provider already holds the referral: the placement stands (the
+        # provider sees the referral's later events), only the decision is restated.
+        state = "placing"
+    uow.referrals.save(
+        TriagedReferral(
+            rid,
+            accepted.revision,
+            state,
+            triaged.model_dump(mode="json"),
+            accepted.model_dump(mode="json") if state == "placing" else None,
+        )
+    )
+    _publish(uow, event, rid, ReferralTriagedV1, triaged)
+    if assignment is not None:
+        _publish(uow, event, rid, AssignmentCreatedV1, assignment)
+
+
+# ---------------------------------------------------------------------------- declined / expired
+async def prefetch_by_referral(
+    events: Sequence[Envelope[Any]], uow: TriageUnitOfWork, ctx: TriageContext
+) -> None:
+    await uow.referrals.prefetch(e.referral_id for e in events if e.referral_id is not None)
+
+
+async def handle_reassignment(event: Envelope[Any], uow: TriageUnitOfWork, ctx: TriageContext) -> None:
+    """A provider declined, or let the deadline pass: give the place back and try the next one."""
+    rid = event.referral_id
+    assert rid is not None
+    referral = await uow.referrals.get(rid)
+    placements = await uow.referrals.placements(rid)
+    placement = next((p for p in placements if p.assignment_id == event.data.assignment_id), None)
+    if referral is None or placement is None:
+        raise LookupError(
+            f"{event.event_type} names assignment {event.data.assignment_id}, which triage never made"
+        )
+    if placement.state != "open":
+        return  # already handled (a repeat, or the referral was cancelled meanwhile)
+    placement.state = "declined" if event.event_type == "assignment.declined" else "expired"
+    uow.referrals.save_placement(placement)
+    await uow.capacity.lock(ctx.directory(), [placement.capacity_key])
+    uow.capacity.release(placement.capacity_key)
+    if referral.state != "placing" or referral.accepted is None:
+        return
+    # Stored as JSON: read back in JSON mode, where the strict contracts take enum values as text.
+    accepted = ReferralAccepted.model_validate_json(json.dumps(referral.accepted))
+    triaged = ReferralTriaged.model_validate_json(json.dumps(referral.decision))
+    attempt = max(p.attempt for p in placements) + 1
+    assignment = None
+    if attempt <= ctx.max_attempts:
+        rules_days = ctx.rules().contact_deadline_days(triaged.priority.prioritised)
+        assignment = await _place(
+            uow,
+            ctx,
+            rid,
+            accepted,
+            triaged,
+            working_days=rules_days,
+            attempt=attempt,
+            tried=frozenset(p.service_id for p in placements),
+            previous=placement.assignment_id,
+        )
+    if assignment is None:
+        returned = _no_room(triaged, attempts_exhausted=attempt > ctx.max_attempts)
+        referral.state, referral.decision, referral.accepted = (
+            "unplaced",
+            returned.model_dump(mode="json"),
+            None,
+        )
+        uow.referrals.save(referral)
+        _publish(uow, event, rid, ReferralTriagedV1, returned)
+        return
+    _publish(uow, event, rid, AssignmentCreatedV1, assignment)
+
+
+# ---------------------------------------------------------------------------- cancellation
+async def handle_status(event: Envelope[Any], uow: TriageUnitOfWork, ctx: TriageContext) -> None:
+    """Only a cancellation matters here: stop placing and give back any place held."""
+    if event.data.status is not ReferralStatus.CANCELLED or event.referral_id is None:
+        return
+    referral = await uow.referrals.get(event.referral_id)
+    if referral is None or referral.state == "cancelled":
+        return
+    for placement in await uow.referrals.placements(event.referral_id):
+        if placement.state == "open":
+            placement.state = "cancelled"
+            uow.referrals.save_placement(placement)
+            await uow.capacity.lock(ctx.directory(), [placement.capacity_key])
+            uow.capacity.release(placement.capacity_key)
+    referral.state, referral.accepted = "cancelled", None
+    uow.referrals.save(referral)
+
+
+# ---------------------------------------------------------------------------- placing
+def _open_placement(placements: Sequence[Placement]) -> Placement | None:
+    return next((p for p in placements if p.state == "open"), None)
+
+
+async def _place(
+    uow: TriageUnitOfWork,
+    ctx: TriageContext,
+    rid: uuid.UUID,
+    accepted: ReferralAccepted,
+    triaged: ReferralTriaged,
+    *,
+    working_days: int,
+    attempt: int,
+    tried: frozenset[str],
+    previous: uuid.UUID | None,
+) -> AssignmentCreated | None:
+    assert triaged.programme is not None
+    assert triaged.risk is not None
+    now = ctx.now()
+    period = period_of(now.date())
+    directory = ctx.directory()
+    options: list[Candidate] = candidates(
+        directory,
+        programme=triaged.programme,
+        risk=triaged.risk,
+        age=accepted.demographics.age_years,
+        district=triaged.district,
+        neighbours=ctx.neighbours(triaged.district),
+        exclude_services=tried,
+    )
+    keys: list[Key] = [(c.service.id, triaged.programme.value, period) for c in options]
+    await uow.capacity.lock(directory, keys)
+    chosen = next((c for c, k in zip(options, keys, strict=True) if uow.capacity.try_reserve(k)), None)
+    if chosen is None:
+        return None
+    assignment_id = uuid.uuid4()
+    uow.referrals.add_placement(
+        Placement(
+            rid,
+            attempt,
+            assignment_id,
+            chosen.service.id,
+            chosen.service.organization_id,
+            triaged.programme.value,
+            period,
+            "open",
+        )
+    )
+    return AssignmentCreated(
+        assignment_id=assignment_id,
+        attempt=attempt,
+        provider_id=chosen.service.organization_id,
+        service_id=chosen.service.id,
+        programme=triaged.programme,
+        risk=triaged.risk,
+        prioritised=triaged.priority.prioritised,
+        contact_deadline=ctx.deadline(now, working_days),
+        patient_key=accepted.patient_key,
+        contact=accepted.contact,
+        referrer_ods_code=accepted.referrer_ods_code,
+        reasons=accepted.reasons,
+        reason_text=accepted.reason_text,
+        safety=accepted.safety,
+        reassigned_from=previous,
+        fallback_district=chosen.district if chosen.fallback else None,
+    )
+
+
+def _no_room(triaged: ReferralTriaged, *, attempts_exhausted: bool = False) -> ReferralTriaged:
+    reason = (
+        Reason(
+            code="placement.attempts_exhausted",
+            field=None,
+            message="Providers near the patient declined or did not answer too many times.",
+        )
+        if attempts_exhausted
+        else Reason(
+            code="placement.no_capacity",
+            field=None,
+            message="No provider in or near the patient's district has room for this programme this month.",
+        )
+    )
+    return triaged.model_copy(
+        update={
+            "decision": TriageDecision.RETURN_TO_REFERRER,
+            "reasons": [*triaged.reasons, reason][-50:],
+        }
+    )
+
+
+def _publish(
+    uow: TriageUnitOfWork, cause: Envelope[Any], rid: uuid.UUID, envelope_type: Any, data: Any
+) -> None:
+    uow.emit(envelope_type, data, producer=PRODUCER, referral_id=rid, caused_by=cause)

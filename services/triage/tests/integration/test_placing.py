@@ -1,0 +1,155 @@
+"""Deciding and placing through the real consumer pipeline and database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import yaml
+from referral_schemas import new_envelope
+from referral_schemas.enums import ReferralStatus
+from referral_schemas.events.assignment import AssignmentDeclined, AssignmentExpired
+from referral_schemas.events.referral import ReferralStatusChanged
+from referral_schemas.registry import AssignmentDeclinedV1, AssignmentExpiredV1, ReferralStatusV1
+from triage.directory.load import PACKAGED
+from triage.directory.model import Directory
+
+pytestmark = pytest.mark.infra
+
+
+def kinds(events):
+    return [e.event_type for e in events]
+
+
+def declined(cause, assignment, code="no_capacity"):
+    data = AssignmentDeclined(
+        assignment_id=assignment.data.assignment_id, provider_id=assignment.data.provider_id, reason_code=code
+    )
+    return new_envelope(AssignmentDeclinedV1, data, producer="provider-notify", referral_id=cause.referral_id)
+
+
+async def test_an_accepted_referral_is_triaged_and_assigned_to_a_local_provider(triage, make_accepted):
+    event = make_accepted()
+    await triage.deliver(event)
+    out = await triage.outbox(event.referral_id)
+    assert kinds(out) == ["referral.triaged", "assignment.created"]
+    triaged, assignment = out
+    assert triaged.data.decision.value == "assign"
+    assert triaged.correlation_id == event.correlation_id
+    assert assignment.data.programme is triaged.data.programme
+    assert assignment.data.service_id == "active-leicester-referral"  # the example lives in Leicester
+    assert assignment.data.fallback_district is None
+    assert assignment.data.contact == event.data.contact
+    # Prioritised (carer, South Asian, hypertension): 5 working days from the fixed clock's Monday.
+    assert assignment.data.contact_deadline == datetime(2026, 3, 9, 10, 0, tzinfo=UTC)
+    assert await triage.reserved("active-leicester-referral", "exercise_referral") == 1
+
+
+async def test_a_redelivered_or_older_revision_changes_nothing(triage, make_accepted):
+    event = make_accepted()
+    await triage.deliver(event)
+    await triage.deliver(event)
+    assert len(await triage.outbox(event.referral_id)) == 2
+    assert await triage.reserved("active-leicester-referral", "exercise_referral") == 1
+
+
+async def test_a_decline_gives_the_place_back_and_places_the_referral_elsewhere(triage, make_accepted):
+    event = make_accepted()
+    await triage.deliver(event)
+    first = (await triage.outbox(event.referral_id))[1]
+    await triage.deliver(declined(event, first))
+    out = await triage.outbox(event.referral_id)
+    assert kinds(out) == ["referral.triaged", "assignment.created", "assignment.created"]
+    second = out[2].data
+    assert second.attempt == 2
+    assert second.reassigned_from == first.data.assignment_id
+    assert second.service_id != first.data.service_id
+    assert second.fallback_district is not None  # the only Leicester service declined: a neighbour's
+    assert await triage.reserved(first.data.service_id, "exercise_referral") == 0
+    assert await triage.reserved(second.service_id, "exercise_referral") == 1
+    await triage.deliver(declined(event, first))  # the same decline again: nothing more
+    assert len(await triage.outbox(event.referral_id)) == 3
+
+
+async def test_an_expired_assignment_is_placed_again(triage, make_accepted):
+    event = make_accepted()
+    await triage.deliver(event)
+    first = (await triage.outbox(event.referral_id))[1]
+    data = AssignmentExpired(
+        assignment_id=first.data.assignment_id,
+        provider_id=first.data.provider_id,
+        contact_deadline=first.data.contact_deadline,
+        expired_at=first.data.contact_deadline,
+    )
+    await triage.deliver(
+        new_envelope(AssignmentExpiredV1, data, producer="provider-notify", referral_id=event.referral_id)
+    )
+    out = await triage.outbox(event.referral_id)
+    assert out[-1].event_type == "assignment.created"
+    assert out[-1].data.attempt == 2
+
+
+async def test_a_cancellation_gives_the_place_back_and_stops_placing(triage, make_accepted):
+    event = make_accepted()
+    await triage.deliver(event)
+    first = (await triage.outbox(event.referral_id))[1]
+    status = ReferralStatusChanged(
+        source_system=event.data.source_system,
+        source_referral_id=event.data.source_referral_id,
+        status=ReferralStatus.CANCELLED,
+    )
+    await triage.deliver(
+        new_envelope(ReferralStatusV1, status, producer="referral-intake", referral_id=event.referral_id)
+    )
+    assert await triage.reserved(first.data.service_id, "exercise_referral") == 0
+    await triage.deliver(declined(event, first))
+    assert len(await triage.outbox(event.referral_id)) == 2  # nothing placed after the cancellation
+
+
+async def test_a_district_without_the_programme_falls_back_to_the_nearest_neighbour(triage, make_accepted):
+    event = make_accepted(**{"residence.district": "rutland", "requested_programme": "escape_pain"})
+    await triage.deliver(event)
+    assignment = (await triage.outbox(event.referral_id))[1].data
+    assert assignment.programme.value == "escape_pain"
+    assert assignment.fallback_district is not None
+    assert assignment.fallback_district.value != "rutland"
+
+
+async def test_with_no_room_anywhere_the_referral_goes_back_to_the_referrer(
+    make_triage, make_accepted, tmp_path
+):
+    import importlib.resources
+
+    source = importlib.resources.files("triage.directory") / PACKAGED
+    doc = yaml.safe_load(source.read_text())
+    for service in doc["services"]:
+        service["monthly_capacity"] = dict.fromkeys(service["monthly_capacity"], 0)
+    full = tmp_path / "full.yaml"
+    full.write_text(yaml.safe_dump(doc))
+    Directory.model_validate(doc)
+    triage = await make_triage(directory_file=str(full))
+    event = make_accepted()
+    await triage.deliver(event)
+    out = await triage.outbox(event.referral_id)
+    assert kinds(out) == ["referral.triaged"]
+    assert out[0].data.decision.value == "return_to_referrer"
+    assert out[0].data.reasons[-1].code == "placement.no_capacity"
+
+
+async def test_the_directory_is_served_in_hsds_shape(triage):
+    transport = httpx.ASGITransport(app=triage.service.asgi())
+    async with httpx.AsyncClient(transport=transport, base_url="http://triage") as client:
+        services = (await client.get("/services", params={"programme": "steady_steps"})).json()
+        organizations = (await client.get("/organizations")).json()
+        one = await client.get("/services/melton-referral")
+        missing = await client.get("/services/nope")
+    assert services["total_items"] == len(services["contents"]) > 0
+    assert all(
+        {"taxonomy": "programme", "term": "steady_steps"} in s["attributes"] for s in services["contents"]
+    )
+    assert {o["id"] for o in organizations["contents"]} >= {"active-rutland", "active-leicester"}
+    assert one.json()["service_areas"] == [
+        {"service_area": "melton", "extent_type": "local_authority_district"}
+    ]
+    assert missing.status_code == 404

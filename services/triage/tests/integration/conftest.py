@@ -83,8 +83,9 @@ async def make_triage(test_database_url, kafka_bootstrap, isolated_topic_prefix)
     """Factory of triage services on a fresh schema (settings overridable), stopped afterwards."""
     started: list[Service] = []
 
-    async def make(**settings: Any) -> Triage:
-        reset_schema(test_database_url, "triage")
+    async def make(fresh: bool = True, **settings: Any) -> Triage:
+        if fresh:
+            reset_schema(test_database_url, "triage")
         values = {
             "DATABASE_URL": test_database_url,
             "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,

@@ -153,3 +153,48 @@ async def test_the_directory_is_served_in_hsds_shape(triage):
         {"service_area": "melton", "extent_type": "local_authority_district"}
     ]
     assert missing.status_code == 404
+
+
+async def test_two_instances_placing_at_once_never_overfill_a_provider(make_triage, make_accepted, tmp_path):
+    import asyncio
+    import importlib.resources
+
+    doc = yaml.safe_load((importlib.resources.files("triage.directory") / PACKAGED).read_text())
+    for service in doc["services"]:
+        service["monthly_capacity"] = dict.fromkeys(service["monthly_capacity"], 0)
+        if service["id"] == "melton-referral":
+            service["monthly_capacity"]["steady_steps"] = 10
+    small = tmp_path / "small.yaml"
+    small.write_text(yaml.safe_dump(doc))
+    first = await make_triage(directory_file=str(small))
+    second = await make_triage(fresh=False, directory_file=str(small))  # same schema, own pool
+    second.offset = 10_000
+    events = [
+        make_accepted(
+            **{
+                "residence.district": "melton",
+                "requested_programme": "steady_steps",
+                "demographics.age_years": 80,
+            }
+        )
+        for _ in range(40)
+    ]
+    halves = [events[i::2] for i in range(2)]
+
+    async def run(instance, batch):
+        for i in range(0, len(batch), 5):
+            await instance.deliver(*batch[i : i + 5])
+
+    await asyncio.gather(run(first, halves[0]), run(second, halves[1]))
+    assignments = [
+        e for ev in events for e in await first.outbox(ev.referral_id) if e.event_type == "assignment.created"
+    ]
+    returned = [
+        e
+        for ev in events
+        for e in await first.outbox(ev.referral_id)
+        if e.event_type == "referral.triaged" and e.data.decision.value == "return_to_referrer"
+    ]
+    assert len(assignments) == 10
+    assert len(returned) == 30
+    assert await first.reserved("melton-referral", "steady_steps") == 10

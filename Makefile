@@ -46,6 +46,7 @@ schemas: install ## regenerate the checked-in JSON Schemas from the models
 bench: up ## benchmarks; figures go to docs/perf.md by hand after review
 	@$(RUN) python -m bench.kit_hop
 	@$(RUN) python -m bench.intake
+	@$(RUN) python -m bench.triage
 
 clean-stack: down ## stop the stack and delete its data
 	rm -rf .stack

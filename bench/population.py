@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 from referral_schemas import new_envelope
+from referral_schemas.enums import District
 from referral_schemas.examples import example
-from referral_schemas.registry import ReferralSubmittedV1
+from referral_schemas.registry import ReferralAcceptedV1, ReferralSubmittedV1
 
 # Three real postcodes from each of the nine LLR districts, alphabetical by district (ONS
 # postcode to MSOA lookup and NSPL centroids, OGL; see geo/src/llr_geo/data/ATTRIBUTION.md).
@@ -83,3 +84,28 @@ def submissions(count: int, *, seed: int = 7, invalid_share: float = 0.1) -> Ite
             }
         )
         yield new_envelope(ReferralSubmittedV1, data, producer="bench-gp", referral_id=None)
+
+
+ACCEPTED_CODES = [*(c for c, _ in CONDITIONS), "22298006", "13645005", "1912002", "239872002", "43116000"]
+
+
+def accepted_referrals(count: int, *, seed: int = 7) -> Iterator[ReferralAcceptedV1]:
+    """referral.accepted events as intake would publish them: all districts, a realistic code mix."""
+    rng = random.Random(seed)
+    base = example("referral.accepted").data
+    districts = list(District)
+    for _ in range(count):
+        code = rng.choice(ACCEPTED_CODES)
+        data = base.model_copy(
+            update={
+                "requested_programme": None,
+                "reasons": [base.reasons[0].model_copy(update={"code": code})],
+                "residence": base.residence.model_copy(
+                    update={"district": rng.choice(districts), "lsoa": None}
+                ),
+                "demographics": base.demographics.model_copy(update={"age_years": rng.randrange(18, 95)}),
+            }
+        )
+        yield new_envelope(
+            ReferralAcceptedV1, data, producer="bench-intake", referral_id=uuid.UUID(int=rng.getrandbits(128))
+        )

@@ -1,0 +1,158 @@
+"""Running one service as its own process under load: the shared part of the service benchmarks.
+
+The service is built exactly as its `python -m` entry point builds it, against the benchmark
+database and its own copy of every topic (a fresh TOPIC_PREFIX), so nothing reaches the local
+stack's topics. Throughput is timed by the database clock, from the first transaction that
+applied an input to the last output the relay marked sent; latency from an input record's
+timestamp to the timestamp of the output it caused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from referral_schemas import Envelope, dump_event
+from servicekit.messaging.admin import delete_topics, ensure_topics
+from servicekit.settings import InfraSettings
+from servicekit.stack.control import platform_topics
+from servicekit.testing import reset_schema
+
+from bench.common import peak_rss_mb
+
+
+@dataclass(frozen=True)
+class Target:
+    service: str  # e.g. "triage"
+    module: str  # e.g. "triage"
+    env_prefix: str  # e.g. "TRIAGE"
+    input_topic: str
+    answer_topics: tuple[str, ...]
+    done_sql: str  # counts inputs fully handled, for the child to know when to stop
+    extra_env: tuple[tuple[str, str], ...] = ()
+
+
+# ---------------------------------------------------------------- the service (child process)
+async def serve_until_done(module: str, done_sql: str, expect: int) -> dict[str, Any]:
+    service = importlib.import_module(f"{module}.bootstrap").bootstrap()
+    await service.start()
+    try:
+        conn = await asyncpg.connect(service.dsn)
+        try:
+            while await conn.fetchval(done_sql) < expect or await conn.fetchval(
+                "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+            ):
+                await asyncio.sleep(0.05)
+            elapsed = await conn.fetchval(
+                "SELECT extract(epoch FROM (SELECT max(sent_at) FROM outbox)"
+                " - (SELECT min(received_at) FROM inbox))::float8"
+            )
+        finally:
+            await conn.close()
+    finally:
+        await service.stop()
+    return {"elapsed_s": elapsed, "inputs": expect, "rss_mb": peak_rss_mb()}
+
+
+def child_main(argv: list[str]) -> None:
+    module, done_sql, expect = argv
+    print(json.dumps(asyncio.run(serve_until_done(module, done_sql, int(expect)))), flush=True)
+
+
+# ---------------------------------------------------------------- the orchestrator
+async def produce(bootstrap: str, topic: str, events: Iterable[Envelope[Any]], rate: float | None) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=512 * 1024)
+    await producer.start()
+    start = time.perf_counter()
+    pending = []
+    for i, event in enumerate(events):
+        key = str(event.referral_id or event.event_id).encode()
+        pending.append(await producer.send(topic, dump_event(event), key=key))
+        if rate:
+            delay = start + (i + 1) / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+    await asyncio.gather(*pending)
+    await producer.stop()
+
+
+async def answer_latencies(bootstrap: str, inputs: str, answers: list[str], count: int) -> list[float]:
+    async def read(topics: list[str], key_of: Callable[[dict[str, Any]], str], want: int) -> dict[str, int]:
+        c = AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            group_id=f"lat-{uuid.uuid4().hex[:6]}",
+        )
+        await c.start()
+        out: dict[str, int] = {}
+        try:
+            async with asyncio.timeout(120):
+                while len(out) < want:
+                    for rs in (await c.getmany(timeout_ms=500)).values():
+                        for r in rs:
+                            out.setdefault(key_of(json.loads(r.value)), r.timestamp)
+        finally:
+            await c.stop()
+        return out
+
+    sent = await read([inputs], lambda d: d["event_id"], count)
+    answered = await read(answers, lambda d: d["causation_id"], count)
+    return sorted(float(answered[k] - sent[k]) for k in sent if k in answered)
+
+
+def run_once(
+    target: Target, admin: str, events: Callable[[], Iterable[Envelope[Any]]], count: int, rate: float | None
+) -> dict[str, Any]:
+    """One measurement on fresh topics and a fresh schema: backlog (rate None) or paced."""
+    bootstrap = InfraSettings().kafka_bootstrap_servers
+    prefix = f"bench{uuid.uuid4().hex[:6]}."
+    layouts = platform_topics(prefix)
+    asyncio.run(ensure_topics(bootstrap, layouts))
+    reset_schema(admin, target.service)
+    env = os.environ | {
+        "DATABASE_URL": admin,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "TOPIC_PREFIX": prefix,
+        f"{target.env_prefix}_HTTP_PORT": "0",
+        f"{target.env_prefix}_LOG_LEVEL": "WARNING",
+        **dict(target.extra_env),
+    }
+    command = [sys.executable, "-m", "bench.service_bench", target.module, target.done_sql, str(count)]
+    try:
+        if rate is None:
+            asyncio.run(produce(bootstrap, prefix + target.input_topic, events(), None))
+            proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+        else:
+            proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+            time.sleep(4)  # the service migrates and joins its group before the clock starts
+            asyncio.run(produce(bootstrap, prefix + target.input_topic, events(), rate))
+        out, _ = proc.communicate(timeout=1800)
+        if proc.returncode != 0:
+            raise RuntimeError(f"the {target.service} process failed (exit {proc.returncode})")
+        result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        if rate is not None:
+            result["latencies"] = asyncio.run(
+                answer_latencies(
+                    bootstrap, prefix + target.input_topic, [prefix + t for t in target.answer_topics], count
+                )
+            )
+        return result
+    finally:
+        asyncio.run(delete_topics(bootstrap, [t.name for t in layouts]))
+
+
+if __name__ == "__main__":
+    child_main(sys.argv[1:])

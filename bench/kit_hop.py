@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from referral_schemas import dump_event, new_envelope
+from referral_schemas import new_envelope
 from referral_schemas.examples import example
 from referral_schemas.registry import ProviderActivityV1, ProviderResponseV1
 from servicekit.db.migrate import KIT_MIGRATIONS, apply_migrations
@@ -38,6 +38,7 @@ from servicekit.settings import InfraSettings
 from servicekit.testing import reset_schema
 
 from bench.common import machine_line, pct, peak_rss_mb, provisioned_bench_database
+from bench.service_bench import produce as produce_events
 
 PARTITIONS = 6
 BATCH = 500
@@ -171,27 +172,15 @@ def child_main(args: argparse.Namespace) -> None:
 
 # ---------------------------------------------------------------- the orchestrator
 async def produce(bootstrap: str, topic: str, count: int, rate: float | None = None) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=512 * 1024)
-    await producer.start()
     template = example("provider.response").data
     referrals = [uuid.uuid4() for _ in range(2000)]
-    start = time.perf_counter()
-    pending = []
-    for i in range(count):
-        ev = new_envelope(
-            ProviderResponseV1,
-            template,
-            producer="bench",
-            referral_id=referrals[i % len(referrals)],
+    events = (
+        new_envelope(
+            ProviderResponseV1, template, producer="bench", referral_id=referrals[i % len(referrals)]
         )
-        pending.append(await producer.send(topic, dump_event(ev), key=str(ev.referral_id).encode()))
-        if rate:
-            due = start + (i + 1) / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-    await asyncio.gather(*pending)
-    await producer.stop()
+        for i in range(count)
+    )
+    await produce_events(bootstrap, topic, events, rate)
 
 
 async def latencies(bootstrap: str, in_topic: str, out_topic: str, count: int) -> list[float]:

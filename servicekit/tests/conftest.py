@@ -11,6 +11,7 @@ from aiokafka.structs import ConsumerRecord
 from referral_schemas import dump_event, new_envelope, parse_event
 from referral_schemas.examples import example
 from referral_schemas.registry import ProviderActivityV1, ProviderResponseV1
+from servicekit.testing import consumer_record
 
 
 class KitEvents:
@@ -53,20 +54,8 @@ class KitEvents:
         return json.dumps(doc).encode()
 
     def record(self, topic: str, event: Any, *, offset: int, partition: int = 0) -> ConsumerRecord:
-        value = dump_event(event)
-        return ConsumerRecord(
-            topic=topic,
-            partition=partition,
-            offset=offset,
-            timestamp=0,
-            timestamp_type=0,
-            key=str(event.referral_id).encode(),
-            value=value,
-            checksum=None,
-            serialized_key_size=36,
-            serialized_value_size=len(value),
-            headers=(),
-        )
+        key = str(event.referral_id).encode()
+        return consumer_record(topic, dump_event(event), key=key, offset=offset, partition=partition)
 
 
 @pytest.fixture

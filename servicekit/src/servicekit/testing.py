@@ -7,9 +7,11 @@ as production, and topics with unique names, so tests never see each other's dat
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -107,6 +109,19 @@ def consumer_record(
         serialized_value_size=len(value),
         headers=list(headers),
     )
+
+
+def with_changes(doc: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of a JSON-like `doc` with `changes` applied; dotted keys reach nested fields
+    (`{"patient.postcode": "LE1 5WW"}`). For building test events from the contract examples."""
+    out: dict[str, Any] = json.loads(json.dumps(doc))
+    for path, value in changes.items():
+        target = out
+        *parents, leaf = path.split(".")
+        for part in parents:
+            target = target[part]
+        target[leaf] = value
+    return out
 
 
 TopicFactory = Callable[..., Awaitable[str]]

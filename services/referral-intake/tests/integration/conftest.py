@@ -17,7 +17,7 @@ from referral_schemas.events.referral import ReferralSubmitted
 from referral_schemas.examples import example
 from referral_schemas.registry import ReferralSubmittedV1
 from servicekit.service import Service
-from servicekit.testing import consumer_record, reset_schema
+from servicekit.testing import consumer_record, reset_schema, with_changes
 
 TODAY = date(2026, 3, 2)
 
@@ -101,14 +101,10 @@ async def intake(
 
 def _submission(**changes: Any) -> Any:
     """A valid GP referral with fresh source ids; `changes` update its data (dotted keys nest)."""
-    base = example("referral.submitted").data.model_dump(mode="json")
-    base["source_referral_id"] = f"REF-{uuid.uuid4().hex[:12]}"
-    for path, value in changes.items():
-        target = base
-        *parents, leaf = path.split(".")
-        for p in parents:
-            target = target[p]
-        target[leaf] = value
+    base = with_changes(
+        example("referral.submitted").data.model_dump(mode="json"),
+        {"source_referral_id": f"REF-{uuid.uuid4().hex[:12]}", **changes},
+    )
     data = ReferralSubmitted.model_validate_json(json.dumps(base))
     return new_envelope(ReferralSubmittedV1, data, producer="emis-web", referral_id=None)
 

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 from referral_schemas import dump_event, referral_id_for
 from servicekit.messaging.broker import create_broker
 from servicekit.messaging.dlq_tools import list_dead_letters
+from servicekit.testing import with_changes
 
 pytestmark = pytest.mark.infra
 
@@ -23,15 +24,10 @@ async def test_bad_submissions_are_answered_or_dead_lettered_and_good_ones_inter
     template = json.loads(dump_event(good[0]))
 
     def variant(**data_changes):
-        doc = json.loads(json.dumps(template))
-        doc["event_id"] = str(uuid.uuid4())
-        doc["data"]["source_referral_id"] = f"BAD-{uuid.uuid4().hex[:10]}"
-        for path, value in data_changes.items():
-            target = doc["data"]
-            *parents, leaf = path.split(".")
-            for p in parents:
-                target = target[p]
-            target[leaf] = value
+        doc = with_changes(template, {"event_id": str(uuid.uuid4())})
+        doc["data"] = with_changes(
+            doc["data"], {"source_referral_id": f"BAD-{uuid.uuid4().hex[:10]}", **data_changes}
+        )
         return doc
 
     wrong_version = variant()

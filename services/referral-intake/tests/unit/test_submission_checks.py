@@ -23,6 +23,7 @@ from referral_intake.domain.validation import (
 from referral_schemas.events.referral import ReferralSubmitted
 from referral_schemas.examples import example
 from referral_schemas.primitives import PseudonymousKey
+from servicekit.testing import with_changes
 
 TODAY = date(2026, 3, 2)
 POLICY = ValidationPolicy(accept_test_nhs_numbers=True)
@@ -31,13 +32,7 @@ BASE = example("referral.submitted").data.model_dump(mode="json")
 
 
 def submission(**changes: Any) -> ReferralSubmitted:
-    doc = json.loads(json.dumps(BASE))
-    for path, value in changes.items():
-        target = doc
-        *parents, leaf = path.split(".")
-        for p in parents:
-            target = target[p]
-        target[leaf] = value
+    doc = with_changes(BASE, changes)
     return ReferralSubmitted.model_validate_json(json.dumps(doc))
 
 

@@ -18,7 +18,7 @@ from referral_schemas.examples import example
 from referral_schemas.registry import ReferralAcceptedV1
 from servicekit.db.migrate import migrate_service
 from servicekit.service import Service
-from servicekit.testing import consumer_record, reset_schema
+from servicekit.testing import consumer_record, reset_schema, with_changes
 from triage.bootstrap import bootstrap
 from triage.settings import TriageSettings
 
@@ -113,13 +113,7 @@ async def triage(make_triage):
 
 def accepted(**changes: Any) -> Any:
     """A referral.accepted event for a new referral; `changes` update the payload (dotted keys)."""
-    doc = example("referral.accepted").data.model_dump(mode="json")
-    for path, value in changes.items():
-        target = doc
-        *parents, leaf = path.split(".")
-        for p in parents:
-            target = target[p]
-        target[leaf] = value
+    doc = with_changes(example("referral.accepted").data.model_dump(mode="json"), changes)
     data = ReferralAccepted.model_validate_json(json.dumps(doc))
     return new_envelope(ReferralAcceptedV1, data, producer="referral-intake", referral_id=uuid.uuid4())
 

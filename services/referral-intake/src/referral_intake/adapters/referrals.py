@@ -84,7 +84,6 @@ class ReferralRepository:
         self._dirty: dict[uuid.UUID, Referral] = {}
         self._patients: dict[str, tuple[str, str]] = {}
         self._history: list[HistoryEntry] = []
-        self._flush_registered = False
 
     # ------------------------------------------------------------------ reads
     async def prefetch(self, referral_ids: Iterable[uuid.UUID], patient_keys: Iterable[str]) -> None:
@@ -140,25 +139,20 @@ class ReferralRepository:
     def save(self, referral: Referral) -> None:
         self._remember(referral)
         self._dirty[referral.referral_id] = referral
-        self._register_flush()
+        self._uow.on_flush(self._flush)
 
     def save_patient(self, patient_key: str, nhs_number: str, contact_json: str) -> None:
         self._patients[patient_key] = (nhs_number, contact_json)
-        self._register_flush()
+        self._uow.on_flush(self._flush)
 
     def append_history(self, entry: HistoryEntry) -> None:
         self._history.append(entry)
-        self._register_flush()
+        self._uow.on_flush(self._flush)
 
     def _remember(self, referral: Referral) -> None:
         self._known[referral.referral_id] = referral
         if referral.patient_key is not None:
             self._by_patient[referral.patient_key].add(referral.referral_id)
-
-    def _register_flush(self) -> None:
-        if not self._flush_registered:
-            self._uow.on_flush(self._flush)
-            self._flush_registered = True
 
     async def _flush(self, conn: asyncpg.Connection) -> None:
         if self._patients:
@@ -223,7 +217,6 @@ class ReferralRepository:
         self._dirty.clear()
         self._patients.clear()
         self._history = []
-        self._flush_registered = False
 
 
 async def timeline(conn: asyncpg.Connection, referral_id: uuid.UUID) -> tuple[Referral | None, Sequence[Any]]:

@@ -24,7 +24,6 @@ class CapacityLedger:
         self._uow = uow
         self._free: dict[Key, int] = {}
         self._delta: Counter[Key] = Counter()
-        self._registered = False
 
     async def lock(self, directory: Directory, keys: Iterable[Key]) -> None:
         wanted = sorted(set(keys) - set(self._free))
@@ -63,7 +62,7 @@ class CapacityLedger:
             return False
         self._free[key] -= 1
         self._delta[key] += 1
-        self._register()
+        self._uow.on_flush(self._flush)
         return True
 
     def release(self, key: Key) -> None:
@@ -75,12 +74,7 @@ class CapacityLedger:
             raise RuntimeError(f"capacity {key} released without being locked")
         self._free[key] += 1
         self._delta[key] -= 1
-        self._register()
-
-    def _register(self) -> None:
-        if not self._registered:
-            self._uow.on_flush(self._flush)
-            self._registered = True
+        self._uow.on_flush(self._flush)
 
     async def _flush(self, conn: asyncpg.Connection) -> None:
         changed = [(k, d) for k, d in self._delta.items() if d]
@@ -95,4 +89,3 @@ class CapacityLedger:
                 [d for _, d in changed],
             )
         self._delta.clear()
-        self._registered = False

@@ -44,7 +44,6 @@ class PlacementRepository:
         self._placements: dict[uuid.UUID, list[Placement]] = {}
         self._dirty_referrals: dict[uuid.UUID, TriagedReferral] = {}
         self._dirty_placements: dict[uuid.UUID, Placement] = {}
-        self._registered = False
 
     async def prefetch(self, referral_ids: Iterable[uuid.UUID]) -> None:
         ids = [i for i in set(referral_ids) if i not in self._referrals]
@@ -86,7 +85,7 @@ class PlacementRepository:
         self._referrals[referral.referral_id] = referral
         self._placements.setdefault(referral.referral_id, [])
         self._dirty_referrals[referral.referral_id] = referral
-        self._register()
+        self._uow.on_flush(self._flush)
 
     def add_placement(self, placement: Placement) -> None:
         self._placements.setdefault(placement.referral_id, []).append(placement)
@@ -94,12 +93,7 @@ class PlacementRepository:
 
     def save_placement(self, placement: Placement) -> None:
         self._dirty_placements[placement.assignment_id] = placement
-        self._register()
-
-    def _register(self) -> None:
-        if not self._registered:
-            self._uow.on_flush(self._flush)
-            self._registered = True
+        self._uow.on_flush(self._flush)
 
     async def _flush(self, conn: asyncpg.Connection) -> None:
         if self._dirty_referrals:
@@ -135,4 +129,3 @@ class PlacementRepository:
             )
         self._dirty_referrals.clear()
         self._dirty_placements.clear()
-        self._registered = False

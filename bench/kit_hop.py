@@ -38,6 +38,7 @@ from servicekit.settings import InfraSettings
 from servicekit.testing import reset_schema
 
 from bench.common import machine_line, pct, peak_rss_mb, provisioned_bench_database
+from bench.service_bench import answer_latencies
 from bench.service_bench import produce as produce_events
 
 PARTITIONS = 6
@@ -183,37 +184,6 @@ async def produce(bootstrap: str, topic: str, count: int, rate: float | None = N
     await produce_events(bootstrap, topic, events, rate)
 
 
-async def latencies(bootstrap: str, in_topic: str, out_topic: str, count: int) -> list[float]:
-    async def read(topic: str) -> dict[str, int]:
-        c = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            group_id=f"lat-{uuid.uuid4().hex[:6]}",
-        )
-        await c.start()
-        out: dict[str, int] = {}
-        try:
-            async with asyncio.timeout(120):
-                while len(out) < count:
-                    for rs in (await c.getmany(timeout_ms=500)).values():
-                        for r in rs:
-                            doc = json.loads(r.value)
-                            key = (
-                                doc.get("event_id")
-                                if topic == in_topic
-                                else (doc.get("causation_id") or doc.get("caused_by"))
-                            )
-                            out[key] = r.timestamp
-        finally:
-            await c.stop()
-        return out
-
-    ins, outs = await read(in_topic), await read(out_topic)
-    return sorted(outs[k] - ins[k] for k in ins if k in outs)
-
-
 def spawn(
     kind: str, dsn: str, bootstrap: str, in_topic: str, out_topic: str, expect: int
 ) -> subprocess.Popen[str]:
@@ -276,7 +246,10 @@ def measure(
     asyncio.run(produce(bootstrap, in_t, paced, rate=rate))
     lat_out, _ = proc.communicate(timeout=600)
     lat_rss = json.loads(lat_out.strip().splitlines()[-1])["rss_mb"]
-    lats = asyncio.run(latencies(bootstrap, in_t, out_t, paced))
+    # The bare loop names the cause in a field of its own; the kit in the envelope.
+    lats = asyncio.run(
+        answer_latencies(bootstrap, in_t, [out_t], paced, lambda d: d.get("causation_id") or d["caused_by"])
+    )
     return {
         "throughput_eps": throughput,
         "rss_mb": max(result["rss_mb"], lat_rss),

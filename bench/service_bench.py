@@ -87,7 +87,15 @@ async def produce(bootstrap: str, topic: str, events: Iterable[Envelope[Any]], r
     await producer.stop()
 
 
-async def answer_latencies(bootstrap: str, inputs: str, answers: list[str], count: int) -> list[float]:
+async def answer_latencies(
+    bootstrap: str,
+    inputs: str,
+    answers: list[str],
+    count: int,
+    cause_of: Callable[[dict[str, Any]], str] = lambda d: d["causation_id"],
+) -> list[float]:
+    """Milliseconds from each input record to the first answer naming it as its cause, sorted."""
+
     async def read(topics: list[str], key_of: Callable[[dict[str, Any]], str], want: int) -> dict[str, int]:
         c = AIOKafkaConsumer(
             *topics,
@@ -109,7 +117,7 @@ async def answer_latencies(bootstrap: str, inputs: str, answers: list[str], coun
         return out
 
     sent = await read([inputs], lambda d: d["event_id"], count)
-    answered = await read(answers, lambda d: d["causation_id"], count)
+    answered = await read(answers, cause_of, count)
     return sorted(float(answered[k] - sent[k]) for k in sent if k in answered)
 
 

@@ -1,0 +1,124 @@
+"""End to end through two services running as processes on real Kafka and PostgreSQL: a GP's
+referral published to Kafka comes out as an assignment for a provider, and the GP hears about it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from referral_schemas import dump_event, new_envelope, referral_id_for
+from referral_schemas.events.referral import ReferralSubmitted
+from referral_schemas.examples import example
+from referral_schemas.registry import ReferralSubmittedV1
+from servicekit.testing import reset_schema, with_changes
+
+pytestmark = pytest.mark.infra
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _wait_ready(port: int, proc: subprocess.Popen[str]) -> None:
+    async with httpx.AsyncClient() as client, asyncio.timeout(60):
+        while proc.poll() is None:
+            try:
+                if (await client.get(f"http://127.0.0.1:{port}/ready")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"service exited with {proc.returncode}")
+
+
+async def test_a_gp_referral_on_kafka_becomes_a_provider_assignment_and_a_status_trail(
+    test_database_url, kafka_bootstrap, isolated_topic_prefix
+):
+    prefix = isolated_topic_prefix
+    for service in ("referral-intake", "triage"):
+        reset_schema(test_database_url, service)
+    base_env = os.environ | {
+        "DATABASE_URL": test_database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "TOPIC_PREFIX": prefix,
+        "INTAKE_ACCEPT_TEST_NHS_NUMBERS": "true",
+    }
+    ports = {"referral_intake": _free_port(), "triage": _free_port()}
+    procs = {
+        module: subprocess.Popen(
+            [sys.executable, "-m", module],
+            env=base_env
+            | {"INTAKE_HTTP_PORT": str(ports["referral_intake"]), "TRIAGE_HTTP_PORT": str(ports["triage"])},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for module in ports
+    }
+    try:
+        for module, port in ports.items():
+            await _wait_ready(port, procs[module])
+        doc = with_changes(
+            example("referral.submitted").data.model_dump(mode="json"),
+            {"source_referral_id": f"E2E-{uuid.uuid4().hex[:10]}"},
+        )
+        submission = new_envelope(
+            ReferralSubmittedV1,
+            ReferralSubmitted.model_validate_json(json.dumps(doc)),
+            producer="emis-web",
+            referral_id=None,
+        )
+        rid = referral_id_for(submission.data.source_system, submission.data.source_referral_id)
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                prefix + "referral.submitted.v1", dump_event(submission), key=b"emis:e2e"
+            )
+        finally:
+            await producer.stop()
+
+        consumer = AIOKafkaConsumer(
+            prefix + "assignment.created.v1",
+            prefix + "referral.status.v1",
+            bootstrap_servers=kafka_bootstrap,
+            auto_offset_reset="earliest",
+            group_id=f"e2e-{uuid.uuid4().hex[:6]}",
+        )
+        await consumer.start()
+        seen: dict[str, list[dict]] = {"assignment.created": [], "referral.status": []}
+        try:
+            async with asyncio.timeout(60):
+                while not seen["assignment.created"] or "assigned" not in [
+                    s["data"]["status"] for s in seen["referral.status"]
+                ]:
+                    for records in (await consumer.getmany(timeout_ms=500)).values():
+                        for r in records:
+                            event = json.loads(r.value)
+                            if event["referral_id"] == str(rid):
+                                seen[event["event_type"]].append(event)
+        finally:
+            await consumer.stop()
+    finally:
+        for proc in procs.values():
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs.values():
+            proc.communicate(timeout=30)
+
+    assignment = seen["assignment.created"][0]
+    assert assignment["data"]["provider_id"] == "active-leicester"
+    assert assignment["data"]["contact"]["nhs_number"] == "9990000018"
+    assert assignment["correlation_id"] == str(submission.correlation_id)  # one journey end to end
+    statuses = [s["data"]["status"] for s in seen["referral.status"]]
+    assert statuses[:4] == ["received", "accepted", "triaged", "assigned"]

@@ -65,7 +65,9 @@ class StagedState:
         )
 
 
-async def run_kit(dsn: str, bootstrap: str, in_topic: str, out_topic: str, expect: int) -> dict[str, Any]:
+async def run_kit(
+    dsn: str, bootstrap: str, in_topic: str, out_topic: str, expect: int, group: str
+) -> dict[str, Any]:
     producer = idempotent_producer(bootstrap)
     await producer.start()
     pool = await asyncpg.create_pool(dsn, min_size=2, max_size=4)
@@ -94,12 +96,17 @@ async def run_kit(dsn: str, bootstrap: str, in_topic: str, out_topic: str, expec
         policy=ConsumerPolicy(batch_max_records=BATCH),
     )
     broker = create_broker(bootstrap, service="bench-kit")
-    consumer.subscribe(broker, in_topic, group_id=f"bench-kit-{uuid.uuid4().hex[:6]}")
+    consumer.subscribe(broker, in_topic, group_id=group)
     relay = OutboxRelay(dsn, producer, RelayConfig(schema="intake", batch_size=2000))
     relay_task = asyncio.create_task(relay.run())
     await broker.start()
-    while relay.published < expect:
-        await asyncio.sleep(0.02)
+    # Several kit processes may share the group; one of them relays. All stop when every
+    # output is out, as the database records it.
+    while True:
+        async with pool.acquire() as c:
+            if await c.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL") >= expect:
+                break
+        await asyncio.sleep(0.05)
     async with pool.acquire() as c:
         # From the first transaction that applied an input to the last output marked sent:
         # both stamped by the database clock, whatever the consumers' group join took.
@@ -166,8 +173,12 @@ async def run_bare(dsn: str, bootstrap: str, in_topic: str, out_topic: str, expe
 
 
 def child_main(args: argparse.Namespace) -> None:
-    runner = run_kit if args.child == "kit" else run_bare
-    result = asyncio.run(runner(args.dsn, args.bootstrap, args.in_topic, args.out_topic, args.expect))
+    if args.child == "kit":
+        result = asyncio.run(
+            run_kit(args.dsn, args.bootstrap, args.in_topic, args.out_topic, args.expect, args.group)
+        )
+    else:
+        result = asyncio.run(run_bare(args.dsn, args.bootstrap, args.in_topic, args.out_topic, args.expect))
     print(json.dumps(result), flush=True)
 
 
@@ -185,7 +196,14 @@ async def produce(bootstrap: str, topic: str, count: int, rate: float | None = N
 
 
 def spawn(
-    kind: str, dsn: str, bootstrap: str, in_topic: str, out_topic: str, expect: int
+    kind: str, dsn: str, bootstrap: str, in_topic: str, out_topic: str, expect: int, processes: int = 1
+) -> list[subprocess.Popen[str]]:
+    group = f"bench-{kind}-{uuid.uuid4().hex[:6]}"
+    return [spawn_one(kind, dsn, bootstrap, in_topic, out_topic, expect, group) for _ in range(processes)]
+
+
+def spawn_one(
+    kind: str, dsn: str, bootstrap: str, in_topic: str, out_topic: str, expect: int, group: str
 ) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
@@ -204,6 +222,8 @@ def spawn(
             out_topic,
             "--expect",
             str(expect),
+            "--group",
+            group,
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -227,32 +247,38 @@ def fresh_schema(admin_bench: str) -> str:
     return dsn
 
 
+def finish(procs: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=1200)
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
 def measure(
-    kind: str, admin_bench: str, bootstrap: str, events: int, rate: int, seconds: int
+    kind: str, admin_bench: str, bootstrap: str, events: int, rate: int, seconds: int, processes: int = 1
 ) -> dict[str, Any]:
     dsn = fresh_schema(admin_bench)
     in_t, out_t = asyncio.run(fresh_topics(bootstrap, kind))
     asyncio.run(produce(bootstrap, in_t, events))
-    proc = spawn(kind, dsn, bootstrap, in_t, out_t, events)
-    out, _ = proc.communicate(timeout=1200)
-    result = json.loads(out.strip().splitlines()[-1])
-    throughput = result["events"] / result["elapsed_s"]
+    results = finish(spawn(kind, dsn, bootstrap, in_t, out_t, events, processes))
+    # Every process measures the same span from the database; the figure is the same.
+    throughput = events / results[0]["elapsed_s"]
 
     dsn = fresh_schema(admin_bench)
     in_t, out_t = asyncio.run(fresh_topics(bootstrap, kind + "lat"))
     paced = rate * seconds
-    proc = spawn(kind, dsn, bootstrap, in_t, out_t, paced)
+    procs = spawn(kind, dsn, bootstrap, in_t, out_t, paced, processes)
     time.sleep(3)  # let the consumer join its group before the clock starts
     asyncio.run(produce(bootstrap, in_t, paced, rate=rate))
-    lat_out, _ = proc.communicate(timeout=600)
-    lat_rss = json.loads(lat_out.strip().splitlines()[-1])["rss_mb"]
+    lat_rss = max(r["rss_mb"] for r in finish(procs))
     # The bare loop names the cause in a field of its own; the kit in the envelope.
     lats = asyncio.run(
         answer_latencies(bootstrap, in_t, [out_t], paced, lambda d: d.get("causation_id") or d["caused_by"])
     )
     return {
         "throughput_eps": throughput,
-        "rss_mb": max(result["rss_mb"], lat_rss),
+        "rss_mb": max(*(r["rss_mb"] for r in results), lat_rss),
         "p50_ms": pct(lats, 0.50),
         "p99_ms": pct(lats, 0.99),
         "latency_samples": len(lats),
@@ -272,6 +298,10 @@ def main() -> None:
     parser.add_argument("--in-topic")
     parser.add_argument("--out-topic")
     parser.add_argument("--expect", type=int)
+    parser.add_argument("--group")
+    parser.add_argument(
+        "--kit-processes", type=int, default=1, help="kit consumer processes in one group (one relays)"
+    )
     args = parser.parse_args()
     if args.child:
         child_main(args)
@@ -279,12 +309,16 @@ def main() -> None:
     admin_bench = provisioned_bench_database()
     bootstrap = InfraSettings().kafka_bootstrap_servers
     results = {
-        k: measure(k, admin_bench, bootstrap, args.events, args.rate, args.seconds) for k in ("bare", "kit")
+        "bare": measure("bare", admin_bench, bootstrap, args.events, args.rate, args.seconds),
+        "kit": measure(
+            "kit", admin_bench, bootstrap, args.events, args.rate, args.seconds, args.kit_processes
+        ),
     }
     ratio = results["kit"]["throughput_eps"] / results["bare"]["throughput_eps"]
     print(machine_line())
     print(
-        f"events: {args.events} backlog; latency at {args.rate}/s for {args.seconds}s; batch {BATCH}; {PARTITIONS} partitions"
+        f"events: {args.events} backlog; latency at {args.rate}/s for {args.seconds}s; batch {BATCH}; "
+        f"{PARTITIONS} partitions; kit processes: {args.kit_processes}"
     )
     print(f"{'hop':<6}{'events/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'RSS MB':>9}")
     for k, r in results.items():

@@ -134,11 +134,14 @@ def test_bare_service_request_that_replaces_another_is_an_update() -> None:
     assert submitted.action is ReferralAction.UPDATE
 
 
-def test_draft_request_is_submitted_like_an_active_one() -> None:
+def test_a_draft_request_is_refused_as_not_ready_for_action() -> None:
     document = bundle()
     entry(document, "ServiceRequest")["status"] = "draft"
 
-    assert map_bundle(document).action is ReferralAction.NEW
+    with pytest.raises(FhirMappingError) as caught:
+        submission_from_fhir(encoded(document), source_system="ers-bars")
+    assert [p.path for p in caught.value.problems] == ["Bundle.entry[1].resource.status"]
+    assert "expected active" in caught.value.problems[0].problem
 
 
 def test_resource_id_is_the_source_id_when_no_identifier_is_in_the_senders_system() -> None:

@@ -21,7 +21,8 @@ STATUS_REASON_EXTENSION = "http://hl7.org/fhir/StructureDefinition/request-statu
 # reflex-order, filler-order, instance-order, option) are not a referral from a referrer.
 REFERRAL_INTENTS = frozenset({"proposal", "plan", "order", "original-order"})
 
-ACTIVE_STATUSES = frozenset({"active", "draft"})
+# A draft is "not yet ready for action" in FHIR: a referrer must send it once it is active.
+ACTIVE_STATUSES = frozenset({"active"})
 CANCEL_STATUSES = frozenset({"revoked", "entered-in-error"})
 
 # ServiceRequest.code (SNOMED CT) naming one of our programmes. Only concepts whose meaning has

@@ -5,7 +5,8 @@ Mapping rules, element by element (ServiceRequest unless stated):
 - identifier -> source_referral_id: the identifier in the sender's own system
   (`identifier_system`, known per sender by the caller), else the resource id, else the first
   identifier with a value.
-- status: active and draft submit the referral; revoked and entered-in-error cancel it
+- status: active submits the referral (a draft is not ready for action and is refused); revoked
+  and entered-in-error cancel it
   (cancel_status says which, cancel_reason comes from the core request-statusReason
   extension); on-hold, completed and unknown are refused.
 - new or update: in a BaRS message, MessageHeader.reason (message-reason-bars) "update" makes an
@@ -204,8 +205,7 @@ def _action(
     if status not in ACTIVE_STATUSES:
         problems.add(
             f"{base}.status",
-            f"{shown(status)} cannot be submitted; expected active or draft, or revoked or "
-            "entered-in-error to cancel",
+            f"{shown(status)} cannot be submitted; expected active, or revoked or entered-in-error to cancel",
         )
         return
     if header is None:

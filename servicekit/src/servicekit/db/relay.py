@@ -130,7 +130,8 @@ class OutboxRelay:
                     headers=headers,
                 )
             )
-        await asyncio.gather(*futures)
+        for future in futures:  # cheaper than gather(): no task per record
+            await future
         await self.mark_sent(conn, [r["seq"] for r in rows])
         self.published += len(rows)
         OUTBOX_PUBLISHED.labels(self.config.schema).inc(len(rows))

@@ -58,6 +58,9 @@ class ConsumerPolicy:
     retry_backoff_max_s: float = 10.0
     batch_max_records: int = 500
     batch_timeout_ms: int = 20
+    # How much a consumer may prefetch. The client's default (50 MB) lets a backlog fill a
+    # service's memory; a few batches ahead is all the pipeline needs.
+    fetch_max_bytes: int = 4 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -98,6 +101,8 @@ class EventConsumer:
             batch=True,
             max_records=self.policy.batch_max_records,
             batch_timeout_ms=self.policy.batch_timeout_ms,
+            fetch_max_bytes=self.policy.fetch_max_bytes,
+            max_partition_fetch_bytes=max(self.policy.max_message_bytes, 512 * 1024),
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
             decoder=_raw_decoder,

@@ -41,7 +41,8 @@ class Referral:
     duplicate_key: str | None
     likely_duplicate_of: uuid.UUID | None
     referred_at: datetime
-    submission: dict[str, Any]
+    submission: str
+    """The latest submission as received, as JSON text."""
     received_at: datetime | None = None
 
 
@@ -71,7 +72,7 @@ def _referral_from_row(row: asyncpg.Record) -> Referral:
         likely_duplicate_of=row["likely_duplicate_of"],
         referred_at=row["referred_at"],
         received_at=row["received_at"],
-        submission=json.loads(row["submission"]),
+        submission=row["submission"],
     )
 
 
@@ -196,7 +197,7 @@ class ReferralRepository:
                 [r.duplicate_key for r in rs],
                 [r.likely_duplicate_of for r in rs],
                 [r.referred_at for r in rs],
-                [json.dumps(r.submission, separators=(",", ":")) for r in rs],
+                [r.submission for r in rs],
             )
         if self._history:
             h = self._history

@@ -210,7 +210,7 @@ def _reject(
                 duplicate_key=None,
                 likely_duplicate_of=None,
                 referred_at=event.occurred_at,
-                submission=sub.model_dump(mode="json"),
+                submission=sub.model_dump_json(),
             )
         )
     publish(
@@ -257,7 +257,7 @@ async def _accept(
         duplicate_key=dkey,
         likely_duplicate_of=duplicate_of,
         referred_at=event.occurred_at,
-        submission=sub.model_dump(mode="json"),
+        submission=sub.model_dump_json(),
     )
     uow.referrals.save_patient(key, ok.nhs_number, ok.contact.model_dump_json())
     uow.referrals.save(referral)

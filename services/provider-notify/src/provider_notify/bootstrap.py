@@ -1,0 +1,59 @@
+"""Builds provider-notify: production defaults, with overrides for tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker
+from referral_schemas import Envelope, topic_for
+from servicekit.db.uow import UnitOfWork
+from servicekit.reloading import Reloadable
+from servicekit.service import Service
+
+from provider_notify.adapters.webhook import WebhookSender
+from provider_notify.domain.channels import load_channels
+from provider_notify.domain.delivery import RetryPolicy
+from provider_notify.service_layer.delivery import NotifyContext, handle_assignment_created, keep_delivering
+from provider_notify.settings import NotifySettings
+
+SERVICE = "provider-notify"
+
+
+def bootstrap(
+    settings: NotifySettings | None = None,
+    *,
+    broker: KafkaBroker | None = None,
+    producer: AIOKafkaProducer | None = None,
+    now: Callable[[], datetime] | None = None,
+    consume: bool = True,
+) -> Service:
+    """provider-notify, ready to `run()`: takes assignments in and delivers them."""
+    settings = settings or NotifySettings()
+    service = Service(SERVICE, settings, broker=broker, producer=producer)
+    channels = Reloadable(settings.providers_file, load_channels, lambda: load_channels(None))
+    ctx = NotifyContext(
+        channels=channels,
+        policy=RetryPolicy(settings.retry_base_s, settings.retry_cap_s, settings.give_up_after_s),
+        lease=timedelta(seconds=settings.lease_s),
+        batch=settings.deliver_batch,
+        **({"now": now} if now is not None else {}),
+    )
+
+    async def on_created(event: Envelope[Any], uow: UnitOfWork) -> None:
+        await handle_assignment_created(event, uow, ctx)
+
+    if consume:
+        service.consume(topic_for("assignment.created"), handlers={"assignment.created": on_created})
+
+    async def deliverer() -> None:
+        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=500)) as client:
+            sender = WebhookSender(client, timeout_s=settings.webhook_timeout_s)
+            await keep_delivering(lambda: service.pool, service.uow, sender, ctx)
+
+    service.add_background(deliverer)
+    service.add_background(channels.watch)
+    return service

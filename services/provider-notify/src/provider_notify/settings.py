@@ -1,0 +1,24 @@
+"""provider-notify's settings, from NOTIFY_* environment variables (plus the kit's)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+from servicekit.service import ServiceSettings
+
+
+class NotifySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore")
+
+    http_port: int = Field(8083, description="HTTP port (health, metrics)")
+    providers_file: Path | None = Field(
+        None, description="Providers' delivery channels (YAML); packaged when unset"
+    )
+    webhook_timeout_s: float = Field(10.0, gt=0, description="Wait for a provider's answer")
+    retry_base_s: float = Field(1.0, gt=0, description="First retry delay (doubles, jittered)")
+    retry_cap_s: float = Field(300.0, gt=0, description="Longest delay between attempts")
+    give_up_after_s: float = Field(24 * 3600.0, gt=0, description="Park a delivery failing this long")
+    deliver_batch: int = Field(200, ge=1, description="Due deliveries leased per pass")
+    lease_s: float = Field(60.0, gt=0, description="A leased delivery is retried by others after this")

@@ -1,0 +1,166 @@
+"""Assignments taken in and delivered: Kafka providers at once, webhooks through the durable queue."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import yaml
+from provider_notify.adapters.webhook import WebhookSender
+from provider_notify.bootstrap import bootstrap
+from provider_notify.domain.channels import load_channels
+from provider_notify.domain.delivery import RetryPolicy
+from provider_notify.service_layer.delivery import NotifyContext, deliver_due
+from provider_notify.settings import NotifySettings
+from referral_schemas import dump_event, new_envelope, parse_event, topic_for
+from referral_schemas.examples import example
+from servicekit.testing import consumer_record, reset_schema
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture
+async def notify(test_database_url, kafka_bootstrap, isolated_topic_prefix, receiver, tmp_path, monkeypatch):
+    rec, base = receiver
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", "leisure-centre-secret")
+    providers = {
+        "providers": [
+            {
+                "provider_id": "hook-ok",
+                "channel": "webhook",
+                "url": f"{base}/assignments",
+                "secret_env": "TEST_WEBHOOK_SECRET",
+            },
+            {
+                "provider_id": "hook-broken",
+                "channel": "webhook",
+                "url": f"{base}/broken",
+                "secret_env": "TEST_WEBHOOK_SECRET",
+            },
+            {
+                "provider_id": "hook-refusing",
+                "channel": "webhook",
+                "url": f"{base}/refusing",
+                "secret_env": "TEST_WEBHOOK_SECRET",
+            },
+        ]
+    }
+    path = tmp_path / "providers.yaml"
+    path.write_text(yaml.safe_dump(providers))
+    reset_schema(test_database_url, "provider-notify")
+    settings = NotifySettings.model_validate(
+        {
+            "DATABASE_URL": test_database_url,
+            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+            "TOPIC_PREFIX": isolated_topic_prefix,
+            "relay_enabled": False,
+            "providers_file": str(path),
+            "give_up_after_s": 3600,
+        }
+    )
+    clock = {"now": datetime.now(UTC)}
+    service = bootstrap(settings, now=lambda: clock["now"])
+    await service.open_database()
+    await service.producer.start()
+    # The deliverer's context, as bootstrap builds it from these settings, driven here pass by pass.
+    ctx = NotifyContext(
+        channels=lambda: load_channels(path),
+        policy=RetryPolicy(settings.retry_base_s, settings.retry_cap_s, settings.give_up_after_s),
+        lease=timedelta(seconds=settings.lease_s),
+        batch=settings.deliver_batch,
+        now=lambda: clock["now"],
+    )
+    async with httpx.AsyncClient() as client:
+        yield service, rec, WebhookSender(client, timeout_s=2), clock, ctx
+    await service.producer.stop()
+    await service.close_database()
+
+
+def assignment_for(provider_id: str):
+    template = example("assignment.created")
+    data = template.data.model_copy(update={"provider_id": provider_id, "assignment_id": uuid.uuid4()})
+    return new_envelope(type(template), data, producer="triage", referral_id=uuid.uuid4())
+
+
+async def take_in(service, prefix, *events):
+    records = [
+        consumer_record(
+            prefix + topic_for("assignment.created"), dump_event(e), key=str(e.referral_id).encode(), offset=i
+        )
+        for i, e in enumerate(events)
+    ]
+    await service.consumers[0].apply_batch(records)
+
+
+async def outbox(service, key):
+    async with service.pool.acquire() as conn:
+        rows = await conn.fetch("SELECT topic, payload FROM outbox WHERE aggregateid = $1 ORDER BY seq", key)
+    return [(r["topic"], parse_event(r["payload"].encode())) for r in rows]
+
+
+async def state_of(service, assignment_id):
+    async with service.pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT delivery_state, attempts FROM assignments WHERE assignment_id = $1", assignment_id
+        )
+        attempts = await conn.fetch(
+            "SELECT status, outcome FROM delivery_attempts WHERE assignment_id = $1 ORDER BY attempt",
+            assignment_id,
+        )
+    return row["delivery_state"], [(a["status"], a["outcome"]) for a in attempts]
+
+
+async def test_a_kafka_provider_gets_its_copy_keyed_by_provider_and_the_delivery_is_announced(
+    notify, isolated_topic_prefix
+):
+    service, _, _, _, _ = notify
+    event = assignment_for("active-blaby")
+    await take_in(service, isolated_topic_prefix, event, event)  # a repeat changes nothing
+    copy = await outbox(service, "active-blaby")
+    assert [t for t, _ in copy] == ["provider.assignments.v1"]
+    assert copy[0][1].event_id == event.event_id
+    delivered = await outbox(service, str(event.referral_id))
+    assert [e.event_type for _, e in delivered] == ["assignment.delivered"]
+    assert delivered[0][1].data.channel.value == "kafka"
+
+
+async def test_a_webhook_provider_is_posted_signed_and_the_attempt_recorded(notify, isolated_topic_prefix):
+    service, rec, sender, _, ctx = notify
+    event = assignment_for("hook-ok")
+    await take_in(service, isolated_topic_prefix, event)
+    assert await deliver_due(service.pool, service.uow, sender, ctx, random.Random(1)) == 1
+    assert await state_of(service, event.data.assignment_id) == ("delivered", [(200, "delivered")])
+    assert [parse_event(b).event_id for b in rec.taken] == [event.event_id]
+    announced = [e for _, e in await outbox(service, str(event.referral_id))]
+    assert [e.event_type for e in announced] == ["assignment.delivered"]
+    assert announced[0].data.attempts == 1
+    assert await deliver_due(service.pool, service.uow, sender, ctx, random.Random(1)) == 0
+
+
+async def test_a_failing_endpoint_is_retried_later_then_parked_as_undeliverable(
+    notify, isolated_topic_prefix
+):
+    service, _, sender, clock, ctx = notify
+    event = assignment_for("hook-broken")
+    await take_in(service, isolated_topic_prefix, event)
+    await deliver_due(service.pool, service.uow, sender, ctx, random.Random(1))
+    assert await state_of(service, event.data.assignment_id) == ("pending", [(503, "retry")])
+    assert await deliver_due(service.pool, service.uow, sender, ctx, random.Random(1)) == 0  # not due yet
+    clock["now"] += timedelta(hours=2)  # past the backoff and the one-hour give-up
+    await deliver_due(service.pool, service.uow, sender, ctx, random.Random(1))
+    state, attempts = await state_of(service, event.data.assignment_id)
+    assert (state, len(attempts)) == ("failed", 2)
+    failed = [e for _, e in await outbox(service, str(event.referral_id))]
+    assert [e.event_type for e in failed] == ["assignment.delivery_failed"]
+    assert failed[0].data.last_error == "HTTP 503"
+
+
+async def test_a_4xx_refusal_is_parked_at_once(notify, isolated_topic_prefix):
+    service, _, sender, _, ctx = notify
+    event = assignment_for("hook-refusing")
+    await take_in(service, isolated_topic_prefix, event)
+    await deliver_due(service.pool, service.uow, sender, ctx, random.Random(1))
+    assert await state_of(service, event.data.assignment_id) == ("failed", [(400, "give_up")])

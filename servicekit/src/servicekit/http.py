@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -39,3 +41,20 @@ def health_routes(service: str, checks: Mapping[str, ReadinessCheck]) -> Sequenc
         Route("/ready", ready),
         Route("/metrics", metrics),
     ]
+
+
+def bearer_principal(request: Request, api_keys: Mapping[str, str]) -> str | None:
+    """Who sent `request` (a key of `api_keys`), or None when the token is missing or unknown.
+
+    `api_keys` maps each principal to the SHA-256 hex digest of its bearer token, so a leaked
+    settings file does not hand out working tokens; every entry is compared in constant time.
+    """
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    digest = hashlib.sha256(token.strip().encode()).hexdigest()
+    found = None
+    for principal, expected in api_keys.items():
+        if hmac.compare_digest(digest, expected.lower()):
+            found = principal
+    return found

@@ -17,7 +17,9 @@ from servicekit.service import Service
 from provider_notify.adapters.webhook import WebhookSender
 from provider_notify.domain.channels import load_channels
 from provider_notify.domain.delivery import RetryPolicy
+from provider_notify.entrypoints import http
 from provider_notify.service_layer.delivery import NotifyContext, handle_assignment_created, keep_delivering
+from provider_notify.service_layer.responses import handle_response
 from provider_notify.settings import NotifySettings
 
 SERVICE = "provider-notify"
@@ -46,8 +48,16 @@ def bootstrap(
     async def on_created(event: Envelope[Any], uow: UnitOfWork) -> None:
         await handle_assignment_created(event, uow, ctx)
 
+    async def on_response(event: Envelope[Any], uow: UnitOfWork) -> None:
+        await handle_response(event, uow)  # refusals are kept in `responses`, with their reason
+
     if consume:
-        service.consume(topic_for("assignment.created"), handlers={"assignment.created": on_created})
+        service.consume(
+            topic_for("assignment.created"),
+            topic_for("provider.response"),
+            handlers={"assignment.created": on_created, "provider.response": on_response},
+        )
+    service.routes.extend(http.routes(settings.api_keys, service.uow))
 
     async def deliverer() -> None:
         async with httpx.AsyncClient(limits=httpx.Limits(max_connections=500)) as client:

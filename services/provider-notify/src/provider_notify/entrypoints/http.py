@@ -1,0 +1,112 @@
+"""The providers' HTTP API: read their own assignments, record responses (per-provider tokens).
+
+Another provider's assignment answers 404, exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+
+from pydantic import ValidationError
+from referral_schemas import new_envelope
+from referral_schemas.events.provider import ProviderResponse
+from referral_schemas.registry import ProviderResponseV1
+from servicekit.db.uow import UnitOfWork
+from servicekit.http import bearer_principal
+from servicekit.resilience import retry_transient
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from provider_notify.service_layer.responses import ResponseResult, handle_response
+
+MAX_BODY = 64 * 1024
+_STATUS = {"applied": 200, "repeat": 200}
+
+
+def routes(api_keys: Mapping[str, str], uow_factory: Callable[[], UnitOfWork]) -> list[BaseRoute]:
+    def caller(request: Request) -> str | None:
+        who = bearer_principal(request, api_keys)
+        return who if who is not None and who == request.path_params["provider_id"] else None
+
+    async def own_assignment(provider_id: str, raw_id: str) -> tuple[uuid.UUID, dict[str, object]] | None:
+        try:
+            assignment_id = uuid.UUID(raw_id)
+        except ValueError:
+            return None
+        async with uow_factory() as uow:
+            row = await uow.connection.fetchrow(
+                "SELECT referral_id, payload, stage, delivery_state FROM assignments"
+                " WHERE assignment_id = $1 AND provider_id = $2",
+                assignment_id,
+                provider_id,
+            )
+        if row is None:
+            return None
+        doc = {
+            "stage": row["stage"],
+            "delivery_state": row["delivery_state"],
+            "assignment": json.loads(row["payload"]),
+        }
+        return row["referral_id"], doc
+
+    async def view(request: Request) -> Response:
+        provider_id = caller(request)
+        if provider_id is None:
+            return JSONResponse(
+                {"error": "a valid bearer token for this provider is required"}, status_code=401
+            )
+        found = await own_assignment(provider_id, request.path_params["assignment_id"])
+        if found is None:
+            return JSONResponse({"error": "no such assignment"}, status_code=404)
+        return JSONResponse(found[1])
+
+    async def respond(request: Request) -> Response:
+        provider_id = caller(request)
+        if provider_id is None:
+            return JSONResponse(
+                {"error": "a valid bearer token for this provider is required"}, status_code=401
+            )
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return JSONResponse({"error": f"the body exceeds {MAX_BODY} bytes"}, status_code=413)
+        try:
+            response = ProviderResponse.model_validate_json(body)
+        except ValidationError as exc:
+            problems = [
+                {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "problem": e["msg"]}
+                for e in exc.errors()[:20]
+            ]
+            return JSONResponse({"error": "invalid response", "problems": problems}, status_code=400)
+        if response.provider_id != provider_id:
+            return JSONResponse({"error": "provider_id is not the caller's"}, status_code=403)
+        found = await own_assignment(provider_id, str(response.assignment_id))
+        if found is None:
+            return JSONResponse({"error": "no such assignment"}, status_code=404)
+        event = new_envelope(
+            ProviderResponseV1, response, producer=f"provider-api.{provider_id}", referral_id=found[0]
+        )
+        result: ResponseResult | None = None
+        async for attempt in retry_transient(5.0):
+            with attempt:
+                async with uow_factory() as uow:
+                    result = await handle_response(event, uow)
+                    await uow.commit()
+        assert result is not None
+        status = _STATUS.get(result.outcome, 404 if result.code == "assignment.unknown" else 409)
+        return JSONResponse(
+            {
+                "outcome": result.outcome,
+                "stage": result.stage,
+                "code": result.code,
+                "message": result.message,
+            },
+            status_code=status,
+        )
+
+    return [
+        Route("/providers/{provider_id}/assignments/{assignment_id}", view, methods=["GET"]),
+        Route("/providers/{provider_id}/responses", respond, methods=["POST"]),
+    ]

@@ -18,6 +18,7 @@ from provider_notify.adapters.webhook import WebhookSender
 from provider_notify.domain.channels import load_channels
 from provider_notify.domain.delivery import RetryPolicy
 from provider_notify.entrypoints import http
+from provider_notify.service_layer.deadlines import handle_status, keep_expiring
 from provider_notify.service_layer.delivery import NotifyContext, handle_assignment_created, keep_delivering
 from provider_notify.service_layer.responses import handle_response
 from provider_notify.settings import NotifySettings
@@ -51,11 +52,19 @@ def bootstrap(
     async def on_response(event: Envelope[Any], uow: UnitOfWork) -> None:
         await handle_response(event, uow)  # refusals are kept in `responses`, with their reason
 
+    async def on_status(event: Envelope[Any], uow: UnitOfWork) -> None:
+        await handle_status(event, uow)
+
     if consume:
         service.consume(
             topic_for("assignment.created"),
             topic_for("provider.response"),
-            handlers={"assignment.created": on_created, "provider.response": on_response},
+            topic_for("referral.status"),
+            handlers={
+                "assignment.created": on_created,
+                "provider.response": on_response,
+                "referral.status": on_status,
+            },
         )
     service.routes.extend(http.routes(settings.api_keys, service.uow))
 
@@ -65,5 +74,6 @@ def bootstrap(
             await keep_delivering(lambda: service.pool, service.uow, sender, ctx)
 
     service.add_background(deliverer)
+    service.add_background(lambda: keep_expiring(service.uow, ctx.now))
     service.add_background(channels.watch)
     return service

@@ -5,16 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from provider_notify.bootstrap import bootstrap
+from provider_notify.service_layer.deadlines import expire_due
 from provider_notify.settings import NotifySettings
 from referral_schemas import dump_event, new_envelope, parse_event, topic_for
+from referral_schemas.enums import ReferralStatus
 from referral_schemas.events.provider import ProviderResponse
+from referral_schemas.events.referral import ReferralStatusChanged
 from referral_schemas.examples import example
-from referral_schemas.registry import ProviderResponseV1
+from referral_schemas.registry import ProviderResponseV1, ReferralStatusV1
 from servicekit.testing import consumer_record, reset_schema
 
 pytestmark = pytest.mark.infra
@@ -183,3 +186,35 @@ async def test_a_kafka_response_from_the_wrong_provider_is_refused_and_kept(api)
         )
     assert (row["outcome"], row["code"]) == ("refused", "assignment.unknown")
     assert stage == "pending"
+
+
+async def test_an_unanswered_assignment_expires_once_at_its_deadline_and_late_answers_are_refused(api):
+    service, client, prefix = api
+    a = await assigned(service, prefix)
+    deadline = a.data.contact_deadline
+    assert await expire_due(service.uow, deadline - timedelta(seconds=1)) == 0  # not yet due
+    assert await expire_due(service.uow, deadline) == 1
+    assert await expire_due(service.uow, datetime(2100, 1, 1, tzinfo=UTC)) == 0  # fired once
+    expired = [e for e in await events_for(service, a.referral_id) if e.event_type == "assignment.expired"]
+    assert len(expired) == 1
+    late = await client.post(
+        "/providers/active-blaby/responses", json=response(a, "accepted"), headers=auth("active-blaby")
+    )
+    assert late.status_code == 409
+    assert late.json()["code"] == "transition.after_final"
+
+
+async def test_a_cancelled_referral_stops_its_assignment(api):
+    service, client, prefix = api
+    a = await assigned(service, prefix)
+    status = ReferralStatusChanged(
+        source_system="emis", source_referral_id="R1", status=ReferralStatus.CANCELLED
+    )
+    cancel = new_envelope(ReferralStatusV1, status, producer="referral-intake", referral_id=a.referral_id)
+    record = consumer_record(prefix + topic_for("referral.status"), dump_event(cancel), key=b"k", offset=3)
+    await service.consumers[0].apply_batch([record])
+    late = await client.post(
+        "/providers/active-blaby/responses", json=response(a, "accepted"), headers=auth("active-blaby")
+    )
+    assert late.status_code == 409
+    assert "cancelled" in late.json()["message"]

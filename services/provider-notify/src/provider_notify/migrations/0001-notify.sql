@@ -5,7 +5,7 @@ CREATE TABLE assignments (
     referral_id      uuid        NOT NULL,
     provider_id      text        NOT NULL,
     channel          text        NOT NULL,              -- webhook or kafka
-    delivery_state   text        NOT NULL,              -- pending, delivered, failed
+    delivery_state   text        NOT NULL,              -- pending, delivered, failed, stopped
     payload          text        NOT NULL,              -- the assignment.created event as sent
     contact_deadline timestamptz NOT NULL,
     attempts         integer     NOT NULL DEFAULT 0,

@@ -1,9 +1,11 @@
-"""End to end through two services running as processes on real Kafka and PostgreSQL: a GP's
-referral published to Kafka comes out as an assignment for a provider, and the GP hears about it."""
+"""End to end through three services running as processes on real Kafka and PostgreSQL: a GP's
+referral published to Kafka becomes an assignment delivered to a provider, the provider accepts
+it over HTTP, and the GP hears every step."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import signal
@@ -46,22 +48,27 @@ async def test_a_gp_referral_on_kafka_becomes_a_provider_assignment_and_a_status
     test_database_url, kafka_bootstrap, isolated_topic_prefix
 ):
     prefix = isolated_topic_prefix
-    for service in ("referral-intake", "triage"):
+    for service in ("referral-intake", "triage", "provider-notify"):
         reset_schema(test_database_url, service)
     base_env = os.environ | {
         "DATABASE_URL": test_database_url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "TOPIC_PREFIX": prefix,
         "INTAKE_ACCEPT_TEST_NHS_NUMBERS": "true",
+        "NOTIFY_API_KEYS": json.dumps({"active-leicester": hashlib.sha256(b"leicester-token").hexdigest()}),
     }
-    ports = {"referral_intake": _free_port(), "triage": _free_port()}
+    ports = {"referral_intake": _free_port(), "triage": _free_port(), "provider_notify": _free_port()}
     procs = {
         module: subprocess.Popen(
             [sys.executable, "-m", module],
             env=base_env
-            | {"INTAKE_HTTP_PORT": str(ports["referral_intake"]), "TRIAGE_HTTP_PORT": str(ports["triage"])},
+            | {
+                "INTAKE_HTTP_PORT": str(ports["referral_intake"]),
+                "TRIAGE_HTTP_PORT": str(ports["triage"]),
+                "NOTIFY_HTTP_PORT": str(ports["provider_notify"]),
+            },
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # an unread pipe would fill and stall the service
             text=True,
         )
         for module in ports
@@ -91,23 +98,49 @@ async def test_a_gp_referral_on_kafka_becomes_a_provider_assignment_and_a_status
 
         consumer = AIOKafkaConsumer(
             prefix + "assignment.created.v1",
+            prefix + "assignment.delivered.v1",
             prefix + "referral.status.v1",
             bootstrap_servers=kafka_bootstrap,
             auto_offset_reset="earliest",
             group_id=f"e2e-{uuid.uuid4().hex[:6]}",
         )
         await consumer.start()
-        seen: dict[str, list[dict]] = {"assignment.created": [], "referral.status": []}
-        try:
+        seen: dict[str, list[dict]] = {
+            "assignment.created": [],
+            "assignment.delivered": [],
+            "referral.status": [],
+        }
+
+        async def until(done) -> None:
             async with asyncio.timeout(60):
-                while not seen["assignment.created"] or "assigned" not in [
-                    s["data"]["status"] for s in seen["referral.status"]
-                ]:
+                while not done():
                     for records in (await consumer.getmany(timeout_ms=500)).values():
                         for r in records:
                             event = json.loads(r.value)
                             if event["referral_id"] == str(rid):
                                 seen[event["event_type"]].append(event)
+
+        def statuses() -> list[str]:
+            return [s["data"]["status"] for s in seen["referral.status"]]
+
+        try:
+            await until(lambda: seen["assignment.delivered"] and "assigned" in statuses())
+            assignment = seen["assignment.created"][0]["data"]
+            accepted = {
+                "response_id": "lcl-e2e-1",
+                "assignment_id": assignment["assignment_id"],
+                "provider_id": assignment["provider_id"],
+                "response": "accepted",
+                "recorded_at": "2026-03-03T10:00:00Z",
+            }
+            async with httpx.AsyncClient() as client:
+                answer = await client.post(
+                    f"http://127.0.0.1:{ports['provider_notify']}/providers/{assignment['provider_id']}/responses",
+                    json=accepted,
+                    headers={"Authorization": "Bearer leicester-token"},
+                )
+            assert answer.status_code == 200, answer.text
+            await until(lambda: "accepted_by_provider" in statuses())
         finally:
             await consumer.stop()
     finally:
@@ -118,7 +151,7 @@ async def test_a_gp_referral_on_kafka_becomes_a_provider_assignment_and_a_status
 
     assignment = seen["assignment.created"][0]
     assert assignment["data"]["provider_id"] == "active-leicester"
+    assert seen["assignment.delivered"][0]["data"]["channel"] == "kafka"
     assert assignment["data"]["contact"]["nhs_number"] == "9990000018"
     assert assignment["correlation_id"] == str(submission.correlation_id)  # one journey end to end
-    statuses = [s["data"]["status"] for s in seen["referral.status"]]
-    assert statuses[:4] == ["received", "accepted", "triaged", "assigned"]
+    assert statuses()[:5] == ["received", "accepted", "triaged", "assigned", "accepted_by_provider"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +20,12 @@ from provider_notify.domain.channels import load_channels
 from provider_notify.domain.delivery import RetryPolicy
 from provider_notify.entrypoints import http
 from provider_notify.service_layer.deadlines import handle_status, keep_expiring
-from provider_notify.service_layer.delivery import NotifyContext, handle_assignment_created, keep_delivering
+from provider_notify.service_layer.delivery import (
+    Deliverer,
+    NotifyContext,
+    handle_assignment_created,
+    keep_delivering,
+)
 from provider_notify.service_layer.responses import handle_response
 from provider_notify.settings import NotifySettings
 
@@ -71,7 +77,8 @@ def bootstrap(
     async def deliverer() -> None:
         async with httpx.AsyncClient(limits=httpx.Limits(max_connections=500)) as client:
             sender = WebhookSender(client, timeout_s=settings.webhook_timeout_s)
-            await keep_delivering(lambda: service.pool, service.uow, sender, ctx)
+            rng = random.Random()  # noqa: S311 - jitter, not secrecy
+            await keep_delivering(Deliverer(lambda: service.pool, service.uow, sender, ctx, rng))
 
     service.add_background(deliverer)
     service.add_background(lambda: keep_expiring(service.uow, ctx.now))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ from provider_notify.adapters.webhook import WebhookSender
 from provider_notify.bootstrap import bootstrap
 from provider_notify.domain.channels import load_channels
 from provider_notify.domain.delivery import RetryPolicy
-from provider_notify.service_layer.delivery import NotifyContext, deliver_due
+from provider_notify.service_layer.delivery import Deliverer, NotifyContext
 from provider_notify.settings import NotifySettings
 from referral_schemas import dump_event, new_envelope, parse_event, topic_for
 from referral_schemas.examples import example
@@ -44,6 +45,12 @@ async def notify(test_database_url, kafka_bootstrap, isolated_topic_prefix, rece
                 "provider_id": "hook-refusing",
                 "channel": "webhook",
                 "url": f"{base}/refusing",
+                "secret_env": "TEST_WEBHOOK_SECRET",
+            },
+            {
+                "provider_id": "hook-slow",
+                "channel": "webhook",
+                "url": f"{base}/slow",
                 "secret_env": "TEST_WEBHOOK_SECRET",
             },
         ]
@@ -83,6 +90,14 @@ def assignment_for(provider_id: str):
     template = example("assignment.created")
     data = template.data.model_copy(update={"provider_id": provider_id, "assignment_id": uuid.uuid4()})
     return new_envelope(type(template), data, producer="triage", referral_id=uuid.uuid4())
+
+
+async def deliver_due(service, sender, ctx) -> int:
+    """One pass of the deliverer, waiting for the deliveries it started."""
+    deliverer = Deliverer(lambda: service.pool, service.uow, sender, ctx, random.Random(1))
+    leased = await deliverer.pass_once()
+    await deliverer.drain()
+    return leased
 
 
 async def take_in(service, prefix, *events):
@@ -131,13 +146,13 @@ async def test_a_webhook_provider_is_posted_signed_and_the_attempt_recorded(noti
     service, rec, sender, _, ctx = notify
     event = assignment_for("hook-ok")
     await take_in(service, isolated_topic_prefix, event)
-    assert await deliver_due(service.pool, service.uow, sender, ctx, random.Random(1)) == 1
+    assert await deliver_due(service, sender, ctx) == 1
     assert await state_of(service, event.data.assignment_id) == ("delivered", [(200, "delivered")])
     assert [parse_event(b).event_id for b in rec.taken] == [event.event_id]
     announced = [e for _, e in await outbox(service, str(event.referral_id))]
     assert [e.event_type for e in announced] == ["assignment.delivered"]
     assert announced[0].data.attempts == 1
-    assert await deliver_due(service.pool, service.uow, sender, ctx, random.Random(1)) == 0
+    assert await deliver_due(service, sender, ctx) == 0
 
 
 async def test_a_failing_endpoint_is_retried_later_then_parked_as_undeliverable(
@@ -146,11 +161,11 @@ async def test_a_failing_endpoint_is_retried_later_then_parked_as_undeliverable(
     service, _, sender, clock, ctx = notify
     event = assignment_for("hook-broken")
     await take_in(service, isolated_topic_prefix, event)
-    await deliver_due(service.pool, service.uow, sender, ctx, random.Random(1))
+    await deliver_due(service, sender, ctx)
     assert await state_of(service, event.data.assignment_id) == ("pending", [(503, "retry")])
-    assert await deliver_due(service.pool, service.uow, sender, ctx, random.Random(1)) == 0  # not due yet
+    assert await deliver_due(service, sender, ctx) == 0  # not due yet
     clock["now"] += timedelta(hours=2)  # past the backoff and the one-hour give-up
-    await deliver_due(service.pool, service.uow, sender, ctx, random.Random(1))
+    await deliver_due(service, sender, ctx)
     state, attempts = await state_of(service, event.data.assignment_id)
     assert (state, len(attempts)) == ("failed", 2)
     failed = [e for _, e in await outbox(service, str(event.referral_id))]
@@ -162,5 +177,25 @@ async def test_a_4xx_refusal_is_parked_at_once(notify, isolated_topic_prefix):
     service, _, sender, _, ctx = notify
     event = assignment_for("hook-refusing")
     await take_in(service, isolated_topic_prefix, event)
-    await deliver_due(service.pool, service.uow, sender, ctx, random.Random(1))
+    await deliver_due(service, sender, ctx)
     assert await state_of(service, event.data.assignment_id) == ("failed", [(400, "give_up")])
+
+
+async def test_a_slow_provider_does_not_hold_up_the_others_deliveries(notify, isolated_topic_prefix):
+    service, rec, sender, _, ctx = notify
+    slow = assignment_for("hook-slow")
+    quick = [assignment_for("hook-ok") for _ in range(5)]
+    await take_in(service, isolated_topic_prefix, slow, *quick)
+    deliverer = Deliverer(lambda: service.pool, service.uow, sender, ctx, random.Random(1))
+    assert await deliverer.pass_once() == 6
+    async with asyncio.timeout(10):
+        while len(rec.taken) < 5 or any(
+            [(await state_of(service, q.data.assignment_id))[0] != "delivered" for q in quick]
+        ):
+            await asyncio.sleep(0.05)
+    assert (await state_of(service, slow.data.assignment_id))[
+        0
+    ] == "pending"  # still waiting on its 2 s answer
+    await deliverer.drain()
+    # Its 2 s answer outlasts this sender's 2 s timeout: one attempt recorded, tried again later.
+    assert await state_of(service, slow.data.assignment_id) == ("pending", [(None, "retry")])

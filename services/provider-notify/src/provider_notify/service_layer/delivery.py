@@ -89,42 +89,73 @@ RETURNING assignment_id, provider_id, payload, attempts, first_failed_at
 """
 
 
-async def deliver_due(
-    pool: asyncpg.Pool,
-    uow_factory: Callable[[], UnitOfWork],
-    sender: WebhookSender,
-    ctx: NotifyContext,
-    rng: random.Random,
-) -> int:
-    """One pass: lease what is due, POST it all concurrently, record every outcome. Returns how many."""
-    now = ctx.now()
-    async with pool.acquire() as conn:
-        due = await conn.fetch(LEASE_DUE, now, now + ctx.lease, ctx.batch)
-    if not due:
-        return 0
-    channels = ctx.channels()
+class Deliverer:
+    """Leases due deliveries and posts each as its own task, recorded in its own transaction.
 
-    async def attempt(row: asyncpg.Record) -> Attempt:
-        provider = channels.of(row["provider_id"])
-        try:
-            secret = provider.secret()
-        except LookupError as exc:
-            return Attempt(Outcome.RETRY, None, str(exc), 0.0)
-        assert provider.url is not None
-        return await sender.post(
-            provider.url,
-            secret,
-            row["payload"].encode(),
-            delivery_id=str(row["assignment_id"]),
-            now=int(ctx.now().timestamp()),
+    No pass waits for its slowest endpoint: a slow provider ties up at most
+    `per_provider` of the `total` concurrent requests, and everyone else's keep flowing.
+    """
+
+    def __init__(
+        self,
+        pool: Callable[[], asyncpg.Pool],
+        uow_factory: Callable[[], UnitOfWork],
+        sender: WebhookSender,
+        ctx: NotifyContext,
+        rng: random.Random,
+        *,
+        total: int = 200,
+        per_provider: int = 8,
+    ) -> None:
+        self._pool, self._uow_factory, self._sender, self._ctx, self._rng = (
+            pool,
+            uow_factory,
+            sender,
+            ctx,
+            rng,
         )
+        self._total = asyncio.Semaphore(total)
+        self._per_provider: dict[str, asyncio.Semaphore] = {}
+        self._limit = per_provider
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    results = await asyncio.gather(*(attempt(row) for row in due))
-    async with uow_factory() as uow:
-        for row, result in zip(due, results, strict=True):
-            await _record(uow, row, result, ctx, rng)
-        await uow.commit()
-    return len(due)
+    async def pass_once(self) -> int:
+        """Lease what is due and start delivering it; returns how many were leased."""
+        now = self._ctx.now()
+        async with self._pool().acquire() as conn:
+            due = await conn.fetch(LEASE_DUE, now, now + self._ctx.lease, self._ctx.batch)
+        channels = self._ctx.channels()
+        for row in due:
+            task = asyncio.create_task(self._deliver(row, channels))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(due)
+
+    async def drain(self) -> None:
+        """Wait for every delivery started so far (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks))
+
+    async def _deliver(self, row: asyncpg.Record, channels: Channels) -> None:
+        provider = channels.of(row["provider_id"])
+        gate = self._per_provider.setdefault(provider.provider_id, asyncio.Semaphore(self._limit))
+        async with gate, self._total:
+            try:
+                secret = provider.secret()
+            except LookupError as exc:
+                result = Attempt(Outcome.RETRY, None, str(exc), 0.0)
+            else:
+                assert provider.url is not None
+                result = await self._sender.post(
+                    provider.url,
+                    secret,
+                    row["payload"].encode(),
+                    delivery_id=str(row["assignment_id"]),
+                    now=int(self._ctx.now().timestamp()),
+                )
+        async with self._uow_factory() as uow:
+            await _record(uow, row, result, self._ctx, self._rng)
+            await uow.commit()
 
 
 async def _record(
@@ -191,15 +222,8 @@ async def _record(
         )
 
 
-async def keep_delivering(
-    pool: Callable[[], asyncpg.Pool],
-    uow_factory: Callable[[], UnitOfWork],
-    sender: WebhookSender,
-    ctx: NotifyContext,
-    idle_s: float = 0.2,
-) -> None:
-    """The deliverer: passes until cancelled, pausing only when nothing was due."""
-    rng = random.Random()  # noqa: S311 - jitter, not secrecy
+async def keep_delivering(deliverer: Deliverer, idle_s: float = 0.2) -> None:
+    """The deliverer's loop: passes until cancelled, pausing only when nothing was due."""
     while True:
-        if await deliver_due(pool(), uow_factory, sender, ctx, rng) == 0:
+        if await deliverer.pass_once() == 0:
             await asyncio.sleep(idle_s)

@@ -1,313 +1,363 @@
-"""Triage decisions over realistic referrals, rule-file errors, and one decision for every referral."""
+"""Decisions over realistic referrals: programme or signpost or return, risk, priority, condition."""
 
 from __future__ import annotations
 
-import json
-from datetime import date, timedelta
-from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from referral_schemas.enums import DeprivationSource, TriageDecision
-from referral_schemas.events.referral import ReferralAccepted
-from referral_schemas.examples import example
-from triage.datafiles import DataFileError
-from triage.domain.decide import decide
-from triage.domain.rules import default_rules, load_rules
+from referral_schemas.enums import ConditionGroup, Programme, RiskLevel, SourceType, TriageDecision
 
-TODAY = date(2026, 3, 2)
-RULES = default_rules()
-BASE = example("referral.accepted").data.model_dump(mode="json")
-RULES_FILE = Path(__file__).parents[2] / "src" / "triage" / "rules" / "triage-rules.yaml"
-
-
-class Deciles:
-    """Deprivation by LSOA as the tests say; unknown without one."""
-
-    def __init__(self, decile: int | None) -> None:
-        self.decile = decile
-
-    def deprivation_for(self, postcode: str | None, lsoa: str | None) -> tuple[int | None, DeprivationSource]:
-        if self.decile is None:
-            return None, DeprivationSource.UNKNOWN
-        return self.decile, DeprivationSource.LSOA
-
-
-def referral(
-    codes: list[str] = (),  # type: ignore[assignment]
-    age: int = 55,
-    *,
-    requested: str | None = None,
-    bp: tuple[int, int] | None = (130, 80),
-    ethnicity: str | None = "A",
-    source: str = "gp",
-    flags: dict[str, bool] | None = None,
-    **safety: Any,
-) -> ReferralAccepted:
-    doc = json.loads(json.dumps(BASE))
-    doc["reasons"] = [{"system": "http://snomed.info/sct", "code": c} for c in codes]
-    doc["demographics"]["age_years"] = age
-    doc["demographics"]["ethnicity"] = ethnicity
-    doc["requested_programme"] = requested
-    doc["source_type"] = source
-    doc["priority_flags"] = flags or {}
-    doc["safety"] = {
-        **({"resting_bp_systolic": bp[0], "resting_bp_diastolic": bp[1]} if bp else {}),
-        **{k: (v.isoformat() if isinstance(v, date) else v) for k, v in safety.items()},
-    }
-    return ReferralAccepted.model_validate_json(json.dumps(doc))
-
-
-HTN, T2D, OBESITY, DEPRESSION, ANXIETY = "38341003", "44054006", "414916001", "35489007", "197480006"
-MI, HF, COPD, ASTHMA = "22298006", "84114007", "13645005", "195967001"
-KNEE_OA, HIP_OA, BACK = "239873007", "239872002", "279039007"
-FALL, FRAILTY, CANCER, BREAST_CA, SCHIZOPHRENIA = "1912002", "248279007", "363346000", "254837009", "58214004"
-ECZEMA = "43116000"  # no programme takes it
+HTN, ESSENTIAL_HTN, T2D, OBESITY, PREDIABETES = "38341003", "59621000", "44054006", "414916001", "714628002"
+DEPRESSION, ANXIETY, SCHIZOPHRENIA = "35489007", "197480006", "58214004"
+MI, HEART_FAILURE, ANGINA, COPD, BRONCHIECTASIS, ASTHMA = (
+    "22298006",
+    "84114007",
+    "194828000",
+    "13645005",
+    "12295008",
+    "195967001",
+)
+KNEE_OA, HIP_OA, BACK_PAIN, FALL, FRAILTY = "239873007", "239872002", "279039007", "1912002", "248279007"
+CANCER, BREAST_CA, COLON_CA, PREGNANCY = "363346000", "254837009", "363406005", "77386006"
+ECZEMA = "43116000"  # a real condition no programme is for
 
 ASSIGN, SIGNPOST, RETURN = TriageDecision.ASSIGN, TriageDecision.SIGNPOST, TriageDecision.RETURN_TO_REFERRER
+LOW, MEDIUM, HIGH = RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH
+P, G = Programme, ConditionGroup
 
-# (case, referral, decile, expected decision, programme, risk, prioritised)
+
+class Case(NamedTuple):
+    name: str
+    referral: dict[str, Any]
+    decision: TriageDecision
+    programme: Programme | None
+    risk: RiskLevel | None
+    prioritised: bool
+    condition: ConditionGroup
+    decile: int | None = 6
+
+
+def c(codes: list[str], age: int = 55, **changes: Any) -> dict[str, Any]:
+    return {"codes": codes, "age": age, **changes}
+
+
 CASES = [
-    ("hypertension", referral([HTN]), 6, ASSIGN, "exercise_referral", "low", True),
-    ("type 2 diabetes", referral([T2D]), 6, ASSIGN, "exercise_referral", "low", False),
-    ("obesity", referral([OBESITY], 30), 7, ASSIGN, "exercise_referral", "low", False),
-    ("depression", referral([DEPRESSION], 24), 5, ASSIGN, "exercise_referral", "low", False),
-    ("anxiety, young adult", referral([ANXIETY], 17), 8, ASSIGN, "exercise_referral", "low", False),
-    ("diabetes and obesity", referral([T2D, OBESITY]), 6, ASSIGN, "exercise_referral", "medium", False),
-    ("hypertension 145/85", referral([HTN], bp=(145, 85)), 6, ASSIGN, "exercise_referral", "medium", True),
-    ("hypertension 165/95", referral([HTN], bp=(165, 95)), 6, ASSIGN, "exercise_referral", "high", True),
-    ("diabetes aged 78", referral([T2D], 78), 6, ASSIGN, "exercise_referral", "medium", False),
-    ("diabetes, Core20", referral([T2D]), 1, ASSIGN, "exercise_referral", "low", True),
-    ("diabetes, decile 2", referral([T2D]), 2, ASSIGN, "exercise_referral", "low", True),
-    ("diabetes, decile 3", referral([T2D]), 3, ASSIGN, "exercise_referral", "low", False),
-    ("diabetes, Indian", referral([T2D], ethnicity="H"), 6, ASSIGN, "exercise_referral", "low", True),
-    ("diabetes, not stated", referral([T2D], ethnicity="Z"), 6, ASSIGN, "exercise_referral", "low", False),
-    ("diabetes, carer", referral([T2D], flags={"carer": True}), 6, ASSIGN, "exercise_referral", "low", True),
-    (
-        "depression, learning disability",
-        referral([DEPRESSION], flags={"learning_disability_autism": True}),
-        6,
+    # Exercise Referral: stable long-term conditions
+    Case("hypertension", c([HTN]), ASSIGN, P.EXERCISE_REFERRAL, LOW, True, G.CARDIOVASCULAR),
+    Case(
+        "essential hypertension", c([ESSENTIAL_HTN]), ASSIGN, P.EXERCISE_REFERRAL, LOW, True, G.CARDIOVASCULAR
+    ),
+    Case("type 2 diabetes", c([T2D]), ASSIGN, P.EXERCISE_REFERRAL, LOW, False, G.METABOLIC),
+    Case("obesity at 30", c([OBESITY], 30), ASSIGN, P.EXERCISE_REFERRAL, LOW, False, G.METABOLIC),
+    Case("prediabetes", c([PREDIABETES]), ASSIGN, P.EXERCISE_REFERRAL, LOW, False, G.METABOLIC),
+    Case("depression at 24", c([DEPRESSION], 24), ASSIGN, P.EXERCISE_REFERRAL, LOW, False, G.MENTAL_HEALTH),
+    Case("anxiety at 16", c([ANXIETY], 16), ASSIGN, P.EXERCISE_REFERRAL, LOW, False, G.MENTAL_HEALTH),
+    Case("anxiety at 15 is too young", c([ANXIETY], 15), SIGNPOST, None, None, False, G.MENTAL_HEALTH),
+    Case(
+        "schizophrenia is an SMI area",
+        c([SCHIZOPHRENIA]),
         ASSIGN,
-        "exercise_referral",
-        "low",
+        P.EXERCISE_REFERRAL,
+        LOW,
         True,
+        G.MENTAL_HEALTH,
     ),
-    ("schizophrenia only", referral([SCHIZOPHRENIA]), 6, SIGNPOST, None, None, True),
-    (
-        "post-MI at 30 days",
-        referral([MI], 62, recent_cardiac_event_date=TODAY - timedelta(days=30)),
-        6,
+    Case("asthma at 40", c([ASTHMA], 40), ASSIGN, P.EXERCISE_REFERRAL, LOW, False, G.RESPIRATORY),
+    Case("back pain at 50", c([BACK_PAIN], 50), ASSIGN, P.EXERCISE_REFERRAL, LOW, False, G.MUSCULOSKELETAL),
+    Case(
+        "knee OA at 35 falls back",
+        c([KNEE_OA], 35),
         ASSIGN,
-        "cardiopulmonary_rehab",
-        "high",
+        P.EXERCISE_REFERRAL,
+        LOW,
         False,
+        G.MUSCULOSKELETAL,
     ),
-    (
-        "post-MI at 3 days",
-        referral([MI], 62, recent_cardiac_event_date=TODAY - timedelta(days=3)),
-        6,
+    Case("fall at 60 falls back", c([FALL], 60), ASSIGN, P.EXERCISE_REFERRAL, LOW, False, G.FALLS_FRAILTY),
+    # risk
+    Case("diabetes and obesity", c([T2D, OBESITY]), ASSIGN, P.EXERCISE_REFERRAL, MEDIUM, False, G.METABOLIC),
+    Case("BP 145/85", c([HTN], bp=(145, 85)), ASSIGN, P.EXERCISE_REFERRAL, MEDIUM, True, G.CARDIOVASCULAR),
+    Case("BP 135/92", c([T2D], bp=(135, 92)), ASSIGN, P.EXERCISE_REFERRAL, MEDIUM, False, G.METABOLIC),
+    Case("BP 165/88", c([HTN], bp=(165, 88)), ASSIGN, P.EXERCISE_REFERRAL, HIGH, True, G.CARDIOVASCULAR),
+    Case("BP 150/96", c([HTN], bp=(150, 96)), ASSIGN, P.EXERCISE_REFERRAL, HIGH, True, G.CARDIOVASCULAR),
+    Case("BP 179/99", c([HTN], bp=(179, 99)), ASSIGN, P.EXERCISE_REFERRAL, HIGH, True, G.CARDIOVASCULAR),
+    Case("diabetes at 78", c([T2D], 78), ASSIGN, P.EXERCISE_REFERRAL, MEDIUM, False, G.METABOLIC),
+    Case("no BP recorded", c([T2D], bp=None), ASSIGN, P.EXERCISE_REFERRAL, LOW, False, G.METABOLIC),
+    # priority
+    Case("Core20, decile 1", c([T2D]), ASSIGN, P.EXERCISE_REFERRAL, LOW, True, G.METABOLIC, 1),
+    Case("Core20, decile 2", c([T2D]), ASSIGN, P.EXERCISE_REFERRAL, LOW, True, G.METABOLIC, 2),
+    Case("decile 3", c([T2D]), ASSIGN, P.EXERCISE_REFERRAL, LOW, False, G.METABOLIC, 3),
+    Case("decile unknown", c([T2D]), ASSIGN, P.EXERCISE_REFERRAL, LOW, False, G.METABOLIC, None),
+    Case("Indian", c([T2D], ethnicity="H"), ASSIGN, P.EXERCISE_REFERRAL, LOW, True, G.METABOLIC),
+    Case("African", c([T2D], ethnicity="N"), ASSIGN, P.EXERCISE_REFERRAL, LOW, True, G.METABOLIC),
+    Case("White and Asian", c([T2D], ethnicity="F"), ASSIGN, P.EXERCISE_REFERRAL, LOW, True, G.METABOLIC),
+    Case("other White", c([T2D], ethnicity="C"), ASSIGN, P.EXERCISE_REFERRAL, LOW, False, G.METABOLIC),
+    Case("not stated", c([T2D], ethnicity="Z"), ASSIGN, P.EXERCISE_REFERRAL, LOW, False, G.METABOLIC),
+    Case("not known", c([T2D], ethnicity="99"), ASSIGN, P.EXERCISE_REFERRAL, LOW, False, G.METABOLIC),
+    Case("carer", c([T2D], flags={"carer": True}), ASSIGN, P.EXERCISE_REFERRAL, LOW, True, G.METABOLIC),
+    Case(
+        "learning disability",
+        c([DEPRESSION], flags={"learning_disability_autism": True}),
+        ASSIGN,
+        P.EXERCISE_REFERRAL,
+        LOW,
+        True,
+        G.MENTAL_HEALTH,
+    ),
+    # Cardiopulmonary Rehabilitation
+    Case("COPD at 68", c([COPD], 68), ASSIGN, P.CARDIOPULMONARY_REHAB, HIGH, True, G.RESPIRATORY),
+    Case(
+        "bronchiectasis", c([BRONCHIECTASIS], 50), ASSIGN, P.CARDIOPULMONARY_REHAB, HIGH, False, G.RESPIRATORY
+    ),
+    Case(
+        "heart failure",
+        c([HEART_FAILURE], 70),
+        ASSIGN,
+        P.CARDIOPULMONARY_REHAB,
+        HIGH,
+        False,
+        G.CARDIOVASCULAR,
+    ),
+    Case("stable angina", c([ANGINA], 66), ASSIGN, P.CARDIOPULMONARY_REHAB, HIGH, False, G.CARDIOVASCULAR),
+    Case(
+        "MI 30 days ago",
+        c([MI], 62, cardiac_event_days_ago=30),
+        ASSIGN,
+        P.CARDIOPULMONARY_REHAB,
+        HIGH,
+        False,
+        G.CARDIOVASCULAR,
+    ),
+    Case(
+        "MI 7 days ago, first day rehab may start",
+        c([MI], 62, cardiac_event_days_ago=7),
+        ASSIGN,
+        P.CARDIOPULMONARY_REHAB,
+        HIGH,
+        False,
+        G.CARDIOVASCULAR,
+    ),
+    Case("MI 6 days ago", c([MI], 62, cardiac_event_days_ago=6), RETURN, None, None, False, G.CARDIOVASCULAR),
+    Case(
+        "MI dated tomorrow counts as today",
+        c([MI], 62, cardiac_event_days_ago=-1),
         RETURN,
         None,
         None,
         False,
+        G.CARDIOVASCULAR,
     ),
-    ("heart failure", referral([HF], 70), 6, ASSIGN, "cardiopulmonary_rehab", "high", False),
-    ("COPD", referral([COPD], 68), 6, ASSIGN, "cardiopulmonary_rehab", "high", True),
-    ("asthma", referral([ASTHMA], 40), 6, ASSIGN, "cardiopulmonary_rehab", "high", False),
-    ("knee osteoarthritis", referral([KNEE_OA], 60), 6, ASSIGN, "escape_pain", "low", False),
-    ("hip osteoarthritis aged 80", referral([HIP_OA], 80), 6, ASSIGN, "escape_pain", "medium", False),
-    ("back pain aged 40", referral([BACK], 40), 6, SIGNPOST, None, None, False),
-    ("back pain aged 50", referral([BACK], 50), 6, ASSIGN, "escape_pain", "low", False),
-    ("fall aged 72", referral([FALL], 72), 6, ASSIGN, "steady_steps", "low", False),
-    ("fall aged 60", referral([FALL], 60), 6, SIGNPOST, None, None, False),
-    ("frailty aged 85", referral([FRAILTY], 85), 6, ASSIGN, "steady_steps", "medium", False),
-    (
-        "cancer before surgery",
-        referral([BREAST_CA], 58, surgery_date=TODAY + timedelta(days=28)),
-        6,
+    Case(
+        "MI 200 days ago",
+        c([MI], 62, cardiac_event_days_ago=200),
         ASSIGN,
-        "fit4surgery",
-        "low",
-        True,
+        P.CARDIOPULMONARY_REHAB,
+        HIGH,
+        False,
+        G.CARDIOVASCULAR,
     ),
-    ("cancer, no surgery date", referral([CANCER], 58), 6, ASSIGN, "fit4surgery", "low", True),
-    ("pregnant", referral([], 29, pregnant=True), 6, ASSIGN, "pre_post_natal", "low", True),
-    (
+    Case(
+        "cardiac event 20 days ago makes diabetes a rehab case",
+        c([T2D], 62, cardiac_event_days_ago=20),
+        ASSIGN,
+        P.CARDIOPULMONARY_REHAB,
+        HIGH,
+        False,
+        G.CARDIOVASCULAR,
+    ),
+    Case(
+        "cardiac event 42 days ago is past the window",
+        c([T2D], 62, cardiac_event_days_ago=42),
+        ASSIGN,
+        P.EXERCISE_REFERRAL,
+        LOW,
+        False,
+        G.METABOLIC,
+    ),
+    # ESCAPE-Pain, Steady Steps
+    Case("knee OA at 60", c([KNEE_OA], 60), ASSIGN, P.ESCAPE_PAIN, LOW, False, G.MUSCULOSKELETAL),
+    Case("hip OA at 80", c([HIP_OA], 80), ASSIGN, P.ESCAPE_PAIN, MEDIUM, False, G.MUSCULOSKELETAL),
+    Case("fall at 72", c([FALL], 72), ASSIGN, P.STEADY_STEPS, MEDIUM, False, G.FALLS_FRAILTY),
+    Case("frailty at 85", c([FRAILTY], 85), ASSIGN, P.STEADY_STEPS, MEDIUM, False, G.FALLS_FRAILTY),
+    Case("frailty at 50", c([FRAILTY], 50), SIGNPOST, None, None, False, G.FALLS_FRAILTY),
+    # Fit4Surgery, Pre and Post Natal, Discharge to Assess
+    Case(
+        "breast cancer, surgery in 4 weeks",
+        c([BREAST_CA], 58, surgery_in_days=28),
+        ASSIGN,
+        P.FIT4SURGERY,
+        MEDIUM,
+        True,
+        G.CANCER,
+    ),
+    Case("surgery date alone", c([], 45, surgery_in_days=10), ASSIGN, P.FIT4SURGERY, MEDIUM, False, G.CANCER),
+    Case("colon cancer, no date", c([COLON_CA], 67), ASSIGN, P.FIT4SURGERY, MEDIUM, True, G.CANCER),
+    Case(
+        "surgery already done is not prehab",
+        c([KNEE_OA], 66, surgery_in_days=-30),
+        ASSIGN,
+        P.ESCAPE_PAIN,
+        LOW,
+        False,
+        G.MUSCULOSKELETAL,
+    ),
+    Case("pregnant at 29", c([], 29, pregnant=True), ASSIGN, P.PRE_POST_NATAL, LOW, True, G.MATERNITY),
+    Case("pregnancy code", c([PREGNANCY], 30), ASSIGN, P.PRE_POST_NATAL, LOW, True, G.MATERNITY),
+    Case(
         "postnatal with depression",
-        referral([DEPRESSION], 33, postnatal=True),
-        6,
+        c([DEPRESSION], 33, postnatal=True),
         ASSIGN,
-        "pre_post_natal",
-        "low",
+        P.PRE_POST_NATAL,
+        LOW,
         True,
+        G.MATERNITY,
     ),
-    (
-        "hospital discharge",
-        referral([HTN], 81, source="hospital_discharge", discharge_date=TODAY),
-        6,
+    Case("pregnant at 15", c([], 15, pregnant=True), SIGNPOST, None, None, True, G.MATERNITY),
+    Case(
+        "discharge team, hypertension, 81",
+        c([HTN], 81, source=SourceType.HOSPITAL_DISCHARGE, discharged_days_ago=0),
         ASSIGN,
-        "discharge_to_assess",
-        "medium",
+        P.DISCHARGE_TO_ASSESS,
+        MEDIUM,
         True,
+        G.POST_DISCHARGE,
     ),
-    (
-        "discharge date from a GP",
-        referral([], 70, discharge_date=TODAY - timedelta(days=3)),
-        6,
+    Case(
+        "GP with a discharge date",
+        c([], 70, discharged_days_ago=3),
         ASSIGN,
-        "discharge_to_assess",
-        "low",
+        P.DISCHARGE_TO_ASSESS,
+        MEDIUM,
         False,
+        G.POST_DISCHARGE,
     ),
-    ("eczema only", referral([ECZEMA]), 6, SIGNPOST, None, None, False),
-    ("no codes at all", referral([]), None, SIGNPOST, None, None, False),
-    ("BP 182/96", referral([HTN], bp=(182, 96)), 6, RETURN, None, None, True),
-    ("BP 150/104", referral([HTN], bp=(150, 104)), 6, RETURN, None, None, True),
-    ("unstable angina", referral([HTN], unstable_angina=True), 6, RETURN, None, None, True),
-    ("uncontrolled arrhythmia", referral([T2D], uncontrolled_arrhythmia=True), 6, RETURN, None, None, False),
-    (
-        "requested ESCAPE-Pain, eligible",
-        referral([HTN], 60, requested="escape_pain"),
-        6,
-        ASSIGN,
-        "escape_pain",
-        "low",
-        True,
-    ),
-    (
-        "requested Steady Steps, too young",
-        referral([T2D], 50, requested="steady_steps"),
-        6,
-        ASSIGN,
-        "exercise_referral",
-        "low",
-        False,
-    ),
-    (
-        "requested Pre and Post Natal, too old",
-        referral([], 60, requested="pre_post_natal"),
-        6,
+    Case(
+        "discharge team, 17",
+        c([], 17, source=SourceType.HOSPITAL_DISCHARGE),
         SIGNPOST,
         None,
         None,
         False,
+        G.POST_DISCHARGE,
+    ),
+    # nothing fits
+    Case("eczema only", c([ECZEMA]), SIGNPOST, None, None, False, G.OTHER),
+    Case("no codes at all", c([]), SIGNPOST, None, None, False, G.OTHER, None),
+    Case("a code from another system", c([HTN], system="urn:local"), SIGNPOST, None, None, False, G.OTHER),
+    # contraindications
+    Case("BP 182/96", c([HTN], bp=(182, 96)), RETURN, None, None, True, G.CARDIOVASCULAR),
+    Case("BP 180/70", c([HTN], bp=(180, 70)), RETURN, None, None, True, G.CARDIOVASCULAR),
+    Case("BP 150/100", c([T2D], bp=(150, 100)), RETURN, None, None, False, G.METABOLIC),
+    Case(
+        "unstable angina", c([ANGINA], 66, unstable_angina=True), RETURN, None, None, False, G.CARDIOVASCULAR
+    ),
+    Case("arrhythmia", c([T2D], uncontrolled_arrhythmia=True), RETURN, None, None, False, G.METABOLIC),
+    Case("eczema with BP 190/100", c([ECZEMA], bp=(190, 100)), RETURN, None, None, False, G.OTHER),
+    # the referrer's request
+    Case(
+        "requested ESCAPE-Pain over rehab",
+        c([COPD, KNEE_OA], 60, requested=P.ESCAPE_PAIN),
+        ASSIGN,
+        P.ESCAPE_PAIN,
+        MEDIUM,
+        True,
+        G.MUSCULOSKELETAL,
+    ),
+    Case(
+        "requested Exercise Referral over rehab",
+        c([COPD, HTN], 60, requested=P.EXERCISE_REFERRAL),
+        ASSIGN,
+        P.EXERCISE_REFERRAL,
+        MEDIUM,
+        True,
+        G.CARDIOVASCULAR,
+    ),
+    Case(
+        "requested Exercise Referral for an unlisted condition",
+        c([ECZEMA], requested=P.EXERCISE_REFERRAL),
+        ASSIGN,
+        P.EXERCISE_REFERRAL,
+        LOW,
+        False,
+        G.OTHER,
+    ),
+    Case(
+        "requested ESCAPE-Pain on the clinician's judgement",
+        c([HTN, T2D], 64, requested=P.ESCAPE_PAIN),
+        ASSIGN,
+        P.ESCAPE_PAIN,
+        MEDIUM,
+        True,
+        G.CARDIOVASCULAR,
+    ),
+    Case(
+        "requested Steady Steps at 80",
+        c([T2D], 80, requested=P.STEADY_STEPS),
+        ASSIGN,
+        P.STEADY_STEPS,
+        MEDIUM,
+        False,
+        G.METABOLIC,
+    ),
+    Case(
+        "requested Fit4Surgery with no planned treatment",
+        c([T2D], 60, requested=P.FIT4SURGERY),
+        ASSIGN,
+        P.EXERCISE_REFERRAL,
+        LOW,
+        False,
+        G.METABOLIC,
+    ),
+    Case(
+        "requested Discharge to Assess with no discharge",
+        c([HTN], 70, requested=P.DISCHARGE_TO_ASSESS),
+        ASSIGN,
+        P.EXERCISE_REFERRAL,
+        LOW,
+        True,
+        G.CARDIOVASCULAR,
+    ),
+    Case(
+        "requested Steady Steps at 50",
+        c([T2D], 50, requested=P.STEADY_STEPS),
+        ASSIGN,
+        P.EXERCISE_REFERRAL,
+        LOW,
+        False,
+        G.METABOLIC,
+    ),
+    Case(
+        "requested Pre and Post Natal, not pregnant",
+        c([], 60, requested=P.PRE_POST_NATAL),
+        SIGNPOST,
+        None,
+        None,
+        False,
+        G.OTHER,
+    ),
+    Case(
+        "requested Exercise Referral 20 days after an MI",
+        c([T2D], 62, requested=P.EXERCISE_REFERRAL, cardiac_event_days_ago=20),
+        RETURN,
+        None,
+        None,
+        False,
+        G.METABOLIC,
     ),
 ]
 
 
-@pytest.mark.parametrize(
-    ("case", "accepted", "decile", "decision", "programme", "risk", "prioritised"),
-    CASES,
-    ids=[c[0] for c in CASES],
-)
-def test_realistic_referrals_get_the_expected_decision(
-    case, accepted, decile, decision, programme, risk, prioritised
-):
-    result = decide(accepted, rules=RULES, deprivation=Deciles(decile), today=TODAY).triaged
-    assert result.decision is decision
-    assert (result.programme.value if result.programme else None) == programme
-    assert (result.risk.value if result.risk else None) == risk
-    assert result.priority.prioritised is prioritised
-    assert result.rule_version == RULES.version
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_a_realistic_referral_gets_its_expected_decision(case: Case, referral, triage, rules) -> None:
+    spec = dict(case.referral)
+    result = triage(referral(spec.pop("codes"), spec.pop("age"), **spec), case.decile).triaged
+    assert (result.decision, result.programme, result.risk) == (case.decision, case.programme, case.risk)
+    assert result.priority.prioritised is case.prioritised
+    assert result.condition_group is case.condition
+    assert result.rule_version == rules.version
 
 
-def test_there_are_at_least_forty_cases():
+def test_the_table_covers_forty_referrals_and_every_programme() -> None:
     assert len(CASES) >= 40
-
-
-def test_priority_records_its_deprivation_source_and_shortens_the_deadline():
-    high = decide(referral([T2D]), rules=RULES, deprivation=Deciles(1), today=TODAY)
-    low = decide(referral([T2D]), rules=RULES, deprivation=Deciles(9), today=TODAY)
-    unknown = decide(referral([T2D]), rules=RULES, deprivation=Deciles(None), today=TODAY)
-    assert high.triaged.priority.core20 is True
-    assert high.triaged.priority.deprivation_source is DeprivationSource.LSOA
-    assert unknown.triaged.priority.deprivation_source is DeprivationSource.UNKNOWN
-    assert high.contact_deadline_working_days < low.contact_deadline_working_days
-
-
-def test_a_contraindication_names_its_reason_and_never_a_programme():
-    result = decide(
-        referral([HTN], bp=(185, 110), unstable_angina=True), rules=RULES, deprivation=Deciles(5), today=TODAY
-    )
-    codes = {r.code for r in result.triaged.reasons}
-    assert codes == {"contraindication.blood_pressure", "contraindication.unstable_angina"}
-    assert result.triaged.programme is None
-
-
-def _broken(tmp_path: Path, mutate) -> Path:
-    import yaml
-
-    doc = yaml.safe_load(RULES_FILE.read_text())
-    mutate(doc)
-    out = tmp_path / "rules.yaml"
-    out.write_text(yaml.safe_dump(doc))
-    return out
-
-
-@pytest.mark.parametrize(
-    ("mutate", "expected"),
-    [
-        (lambda d: d.pop("version"), "version: Field required"),
-        (lambda d: d["programmes"][3].update(programme="zumba"), "programmes[3].programme"),
-        (lambda d: d["programmes"][0].update(min_age="old"), "programmes[0].min_age"),
-        (
-            lambda d: d["programmes"][6]["codes"].append({"code": "38341003", "display": "dup"}),
-            "programmes[7]: code 38341003 already leads to escape_pain",
-        ),
-        (lambda d: d["programmes"][4]["codes"][0].update(code="COPD"), "programmes[4].codes[0].code"),
-        (
-            lambda d: d["contact_deadline_working_days"].update(prioritised=20),
-            "cannot be later than the standard",
-        ),
-        (
-            lambda d: d["priority"]["clinical_areas"].update(gout={"codes": []}),
-            "priority.clinical_areas.gout",
-        ),
-    ],
-)
-def test_a_broken_rules_file_is_refused_with_the_file_path_and_problem(tmp_path, mutate, expected):
-    path = _broken(tmp_path, mutate)
-    with pytest.raises(DataFileError) as caught:
-        load_rules(path)
-    assert str(path) in str(caught.value)
-    assert expected in str(caught.value)
-
-
-def test_a_file_that_is_not_yaml_is_refused(tmp_path):
-    path = tmp_path / "rules.yaml"
-    path.write_text("version: [unclosed")
-    with pytest.raises(DataFileError, match="cannot be read as YAML"):
-        load_rules(path)
-
-
-_known_codes = [c.code for r in RULES.programmes for c in r.codes]
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    codes=st.lists(st.sampled_from([*_known_codes, ECZEMA, "999999999"]), max_size=4),
-    age=st.integers(16, 105),
-    bp=st.one_of(st.none(), st.tuples(st.integers(90, 220), st.integers(50, 130))),
-    decile=st.one_of(st.none(), st.integers(1, 10)),
-    angina=st.booleans(),
-    event_days=st.one_of(st.none(), st.integers(0, 400)),
-    requested=st.one_of(st.none(), st.sampled_from([r.programme.value for r in RULES.programmes])),
-)
-def test_every_referral_gets_exactly_one_valid_decision(
-    codes, age, bp, decile, angina, event_days, requested
-):
-    extra: dict[str, Any] = {"unstable_angina": angina}
-    if event_days is not None:
-        extra["recent_cardiac_event_date"] = TODAY - timedelta(days=event_days)
-    accepted = referral(codes, age, bp=bp, requested=requested, **extra)
-    result = decide(accepted, rules=RULES, deprivation=Deciles(decile), today=TODAY).triaged
-    assert result.rule_version == RULES.version
-    contraindicated = (
-        angina
-        or (bp is not None and (bp[0] >= 180 or bp[1] >= 100))
-        or any(r.code == "contraindication.recent_cardiac_event" for r in result.reasons)
-    )
-    assert (result.decision is RETURN) == contraindicated
-    assert (result.decision is ASSIGN) == (result.programme is not None)
+    assert {case.programme for case in CASES} >= set(Programme)
+    assert {case.decision for case in CASES} == set(TriageDecision)

@@ -1,61 +1,85 @@
-"""The triage rules as a validated model (see rules/triage-rules.yaml for the content)."""
+"""The triage rules as validated data, and the one place that reads them from a file.
+
+The content lives in `rules/triage-rules.yaml`; these models say what shape it must have and
+which cross-checks it must pass, so that a mistaken edit is refused at load with the file, the
+path inside it (`programmes[3].reasons[0].code`) and the problem, instead of deciding referrals
+wrongly later.
+"""
 
 from __future__ import annotations
 
 import importlib.resources
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from referral_schemas.enums import ClinicalArea, ConditionGroup, Programme, UniversalOffer
-from triage.datafiles import load_yaml_model
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from referral_schemas.enums import ClinicalArea, ConditionGroup, PlusGroup, Programme, UniversalOffer
 
 PACKAGED = "triage-rules.yaml"
+
+# SNOMED CT concept ids are 6 to 18 digits with no leading zero; written as YAML strings so that
+# a long id is never read as a number.
 SnomedId = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{5,17}$")]
+EthnicCategoryCode = Annotated[str, StringConstraints(pattern=r"^([A-HJ-NPRSZ]|99)$")]
+Age = Annotated[int, Field(ge=0, le=130)]
+Systolic = Annotated[int, Field(gt=0, le=300)]
+Diastolic = Annotated[int, Field(gt=0, le=200)]
+
+
+class RulesError(ValueError):
+    """A rules file refused at load: names the file, the path inside it and the problem."""
 
 
 class Fact(StrEnum):
-    """Facts about a referral other than its codes that programme rules can rely on."""
+    """What a referral says about the patient, other than its codes, that rules may rely on."""
 
     HOSPITAL_DISCHARGE = "hospital_discharge"
-    SURGERY_DATE = "surgery_date"
+    SURGERY_PLANNED = "surgery_planned"
     PREGNANT_OR_POSTNATAL = "pregnant_or_postnatal"
     RECENT_CARDIAC_EVENT = "recent_cardiac_event"
 
 
-class _Strict(BaseModel):
+class _Data(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Code(_Strict):
+class Code(_Data):
     code: SnomedId
     display: str = Field(min_length=1, max_length=200)
 
 
-class ProgrammeRule(_Strict):
+class ProgrammeRule(_Data):
+    """One way into a programme: any of its reasons or facts, at an age it admits."""
+
     programme: Programme
+    precedence: int = Field(ge=1, le=100)
     condition_group: ConditionGroup
-    codes: list[Code] = Field(default_factory=list)
+    reasons: list[Code] = Field(default_factory=list)
     facts: list[Fact] = Field(default_factory=list)
-    min_age: int = Field(0, ge=0, le=130)
-    max_age: int | None = Field(None, ge=0, le=130)
+    min_age: Age = 0
+    max_age: Age = 130
+    on_request: bool = False
 
     @model_validator(mode="after")
-    def _triggers_and_ages(self) -> Self:
-        if not self.codes and not self.facts:
-            raise ValueError("a programme rule needs codes or facts to match on")
-        if self.max_age is not None and self.max_age < self.min_age:
-            raise ValueError("max_age is below min_age")
+    def _sane(self) -> Self:
+        if not self.reasons and not self.facts and not self.on_request:
+            raise ValueError("a programme rule needs reasons, facts or on_request to match on")
+        if self.max_age < self.min_age:
+            raise ValueError(f"max_age {self.max_age} is below min_age {self.min_age}")
         return self
 
     def admits_age(self, age: int) -> bool:
-        return age >= self.min_age and (self.max_age is None or age <= self.max_age)
+        return self.min_age <= age <= self.max_age
+
+    def codes(self) -> frozenset[str]:
+        return frozenset(c.code for c in self.reasons)
 
 
-class Deadlines(_Strict):
-    standard: int = Field(ge=1, le=60)
-    prioritised: int = Field(ge=1, le=60)
+class Deadlines(_Data):
+    standard: int = Field(gt=0, le=60)
+    prioritised: int = Field(gt=0, le=60)
 
     @model_validator(mode="after")
     def _priority_is_sooner(self) -> Self:
@@ -64,38 +88,56 @@ class Deadlines(_Strict):
         return self
 
 
-class Contraindications(_Strict):
-    systolic_at_least: int = Field(gt=0, le=300)
-    diastolic_at_least: int = Field(gt=0, le=200)
-    recent_cardiac_event_days: int = Field(gt=0, le=365)
-    cardiac_rehab_from_days: int = Field(ge=0, le=365)
+class BloodPressureLimit(_Data):
+    systolic_at_least: Systolic
+    diastolic_at_least: Diastolic
 
 
-class RiskBand(_Strict):
+class RecentCardiacEvent(_Data):
+    excluded_days: int = Field(gt=0, le=365)
+    exempt_programmes: list[Programme] = Field(default_factory=list)
+    exempt_from_day: int = Field(ge=0, le=365)
+
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        if self.exempt_from_day > self.excluded_days:
+            raise ValueError("exempt_from_day is after the excluded window ends")
+        return self
+
+
+class Contraindications(_Data):
+    blood_pressure: BloodPressureLimit
+    recent_cardiac_event: RecentCardiacEvent
+
+
+class RiskBand(_Data):
+    """Any one of these puts the referral in the band."""
+
     programmes: list[Programme] = Field(default_factory=list)
-    age_at_least: int | None = Field(None, ge=0, le=130)
-    systolic_at_least: int | None = Field(None, gt=0, le=300)
-    diastolic_at_least: int | None = Field(None, gt=0, le=200)
-    coded_conditions_at_least: int | None = Field(None, ge=1, le=20)
+    age_at_least: Age | None = None
+    systolic_at_least: Systolic | None = None
+    diastolic_at_least: Diastolic | None = None
+    conditions_at_least: int | None = Field(None, gt=0, le=20)
 
 
-class Risk(_Strict):
+class Risk(_Data):
     high: RiskBand
     medium: RiskBand
 
 
-class AreaTrigger(_Strict):
+class AreaTrigger(_Data):
     codes: list[SnomedId] = Field(default_factory=list)
     facts: list[Fact] = Field(default_factory=list)
+    plus_groups: list[PlusGroup] = Field(default_factory=list)
 
 
-class PriorityRules(_Strict):
-    core20_max_decile: int = Field(ge=1, le=10)
-    ethnic_minority_categories: list[Annotated[str, StringConstraints(pattern=r"^([A-HJ-NPRSZ]|99)$")]]
+class PriorityRules(_Data):
+    prioritised_max_decile: int = Field(ge=2, le=10)
+    ethnic_minority_categories: list[EthnicCategoryCode]
     clinical_areas: dict[ClinicalArea, AreaTrigger]
 
 
-class Rules(_Strict):
+class Rules(_Data):
     version: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
     contact_deadline_working_days: Deadlines
     contraindications: Contraindications
@@ -105,27 +147,96 @@ class Rules(_Strict):
     priority: PriorityRules
 
     @model_validator(mode="after")
-    def _codes_lead_to_one_programme(self) -> Self:
-        owner: dict[str, Programme] = {}
+    def _one_programme_per_code_and_precedence(self) -> Self:
+        # Two programmes claiming a code at the same precedence would leave the choice to file
+        # order, which nobody editing the file would see; at different precedences it is a
+        # deliberate fallback (e.g. falls under 65 go to Exercise Referral).
+        seen: dict[tuple[int, str], tuple[int, int]] = {}
         for i, rule in enumerate(self.programmes):
-            for code in rule.codes:
-                seen = owner.setdefault(code.code, rule.programme)
-                if seen is not rule.programme:
+            for j, reason in enumerate(rule.reasons):
+                first = seen.setdefault((rule.precedence, reason.code), (i, j))
+                if first != (i, j):
+                    other = self.programmes[first[0]]
                     raise ValueError(
-                        f"programmes[{i}]: code {code.code} already leads to {seen.value}, "
-                        f"so it cannot also lead to {rule.programme.value}"
+                        f"programmes[{i}].reasons[{j}].code: {reason.code} is already mapped to "
+                        f"{other.programme.value} at precedence {rule.precedence} "
+                        f"(programmes[{first[0]}].reasons[{first[1]}])"
                     )
         return self
+
+    @model_validator(mode="after")
+    def _risk_bands_are_reachable(self) -> Self:
+        limit = self.contraindications.blood_pressure
+        for level, band in (("high", self.risk.high), ("medium", self.risk.medium)):
+            if band.systolic_at_least is not None and band.systolic_at_least >= limit.systolic_at_least:
+                raise ValueError(
+                    f"risk.{level}.systolic_at_least: {band.systolic_at_least} is at or above the "
+                    f"contraindication limit {limit.systolic_at_least}, so it could never apply"
+                )
+            if band.diastolic_at_least is not None and band.diastolic_at_least >= limit.diastolic_at_least:
+                raise ValueError(
+                    f"risk.{level}.diastolic_at_least: {band.diastolic_at_least} is at or above the "
+                    f"contraindication limit {limit.diastolic_at_least}, so it could never apply"
+                )
+        return self
+
+    def by_precedence(self) -> list[ProgrammeRule]:
+        """Programme rules in the order they are tried (file order breaks ties)."""
+        return sorted(self.programmes, key=lambda r: r.precedence)
+
+    def known_codes(self) -> frozenset[str]:
+        return frozenset(c for r in self.programmes for c in r.codes())
 
     def contact_deadline_days(self, prioritised: bool) -> int:
         d = self.contact_deadline_working_days
         return d.prioritised if prioritised else d.standard
 
 
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part == "[key]":
+            # pydantic's marker for a mapping key that is itself invalid
+            out += " (key)"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _problem(error: Any) -> str:
+    where = _location(error["loc"])
+    cause = error.get("ctx", {}).get("error")
+    if where:
+        return f"{where}: {error['msg']}"
+    # The cross-checks over the whole file name the path in their own message.
+    return str(cause) if isinstance(cause, ValueError) else f"(document): {error['msg']}"
+
+
+def rules_from_document(document: object, source: str) -> Rules:
+    """Validate an already-parsed document; `source` names it in errors."""
+    try:
+        return Rules.model_validate(document)
+    except ValidationError as exc:
+        problems = "; ".join(_problem(e) for e in exc.errors()[:10])
+        raise RulesError(f"{source}: {problems}") from None
+
+
 def load_rules(path: Path) -> Rules:
-    return load_yaml_model(path, Rules)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RulesError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "(document)"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RulesError(f"{path}: {where}: not valid YAML: {problem}") from None
+    return rules_from_document(document, str(path))
 
 
 def default_rules() -> Rules:
+    """The rules packaged with the service."""
     with importlib.resources.as_file(importlib.resources.files("triage.rules") / PACKAGED) as p:
         return load_rules(p)

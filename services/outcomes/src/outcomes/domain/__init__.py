@@ -1,0 +1,1 @@
+"""Outcomes' pure domain: episodes, the KPIs computed over them, and disclosure control."""

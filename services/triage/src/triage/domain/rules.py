@@ -11,11 +11,11 @@ from __future__ import annotations
 import importlib.resources
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from referral_schemas.enums import ClinicalArea, ConditionGroup, PlusGroup, Programme, UniversalOffer
+from triage.datafiles import DataFileError, load_yaml_model, model_from_document
 
 PACKAGED = "triage-rules.yaml"
 
@@ -28,7 +28,7 @@ Systolic = Annotated[int, Field(gt=0, le=300)]
 Diastolic = Annotated[int, Field(gt=0, le=200)]
 
 
-class RulesError(ValueError):
+class RulesError(DataFileError):
     """A rules file refused at load: names the file, the path inside it and the problem."""
 
 
@@ -192,48 +192,13 @@ class Rules(_Data):
         return d.prioritised if prioritised else d.standard
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part == "[key]":
-            # pydantic's marker for a mapping key that is itself invalid
-            out += " (key)"
-        else:
-            out += f".{part}" if out else part
-    return out
-
-
-def _problem(error: Any) -> str:
-    where = _location(error["loc"])
-    cause = error.get("ctx", {}).get("error")
-    if where:
-        return f"{where}: {error['msg']}"
-    # The cross-checks over the whole file name the path in their own message.
-    return str(cause) if isinstance(cause, ValueError) else f"(document): {error['msg']}"
-
-
 def rules_from_document(document: object, source: str) -> Rules:
     """Validate an already-parsed document; `source` names it in errors."""
-    try:
-        return Rules.model_validate(document)
-    except ValidationError as exc:
-        problems = "; ".join(_problem(e) for e in exc.errors()[:10])
-        raise RulesError(f"{source}: {problems}") from None
+    return model_from_document(document, Rules, source, RulesError)
 
 
 def load_rules(path: Path) -> Rules:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RulesError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "(document)"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise RulesError(f"{path}: {where}: not valid YAML: {problem}") from None
-    return rules_from_document(document, str(path))
+    return load_yaml_model(path, Rules, RulesError)
 
 
 def default_rules() -> Rules:

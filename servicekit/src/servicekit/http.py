@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+M = TypeVar("M", bound=BaseModel)
 ReadinessCheck = Callable[[], Awaitable[tuple[bool, str]]]
 
 
@@ -58,3 +61,29 @@ def bearer_principal(request: Request, api_keys: Mapping[str, str]) -> str | Non
         if hmac.compare_digest(digest, expected.lower()):
             found = principal
     return found
+
+
+def path_principal(request: Request, api_keys: Mapping[str, str], param: str) -> str | None:
+    """The caller, when its token is valid and it is the one the path names (`param`)."""
+    who = bearer_principal(request, api_keys)
+    return who if who is not None and who == request.path_params[param] else None
+
+
+def unauthorised(whom: str) -> Response:
+    return JSONResponse({"error": f"a valid bearer token for this {whom} is required"}, status_code=401)
+
+
+async def read_body(request: Request, model: type[M], max_bytes: int) -> M | Response:
+    """The request's JSON body as `model`, or the error response to send instead: 413 when it is
+    larger than `max_bytes`, 400 naming each problem (field and what is wrong) when invalid."""
+    body = await request.body()
+    if len(body) > max_bytes:
+        return JSONResponse({"error": f"the body exceeds {max_bytes} bytes"}, status_code=413)
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "problem": e["msg"]}
+            for e in exc.errors()[:20]
+        ]
+        return JSONResponse({"error": f"invalid {model.__name__}", "problems": problems}, status_code=400)

@@ -21,12 +21,12 @@ from referral_schemas.examples import example
 EPISODE = "ep_9c1d7e3a5b2f4c8d"
 
 
-def test_an_episode_opens_from_the_triage_decision_and_the_assignment():
-    triaged, assignment = example("referral.triaged").data, example("assignment.created").data
-    opening = episode_opened(uuid.uuid4(), EPISODE, triaged, assignment)
+def test_an_episode_opens_from_the_triage_decision_and_the_provider_it_reached():
+    triaged = example("referral.triaged").data
+    opening = episode_opened(uuid.uuid4(), EPISODE, triaged, "active-charnwood")
     p = opening.profile
     assert p.referral_date == date(2026, 3, 2)
-    assert (p.programme, p.provider_id) == (assignment.programme, assignment.provider_id)
+    assert (p.programme, p.provider_id) == (triaged.programme, "active-charnwood")
     assert p.district is triaged.district
     assert (p.imd_decile, p.deprivation_source) == (2, triaged.priority.deprivation_source)
     assert p.core20 is True

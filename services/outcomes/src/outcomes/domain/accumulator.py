@@ -9,7 +9,7 @@ the episodes held.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from referral_schemas.enums import KpiDimension, KpiName
@@ -22,7 +22,7 @@ _AGGREGATES = {kpi.name: kpi.aggregate for kpi in KPIS}
 
 
 @dataclass
-class _Tally:
+class Tally:
     numerator: int = 0
     denominator: int = 0
     episodes: int = 0
@@ -63,8 +63,31 @@ def _median(values: Counter[int], n: int) -> float:
     return float(low) if low == high else (low + high) / 2
 
 
+def cells_from_tallies(
+    by: Dimension,
+    period: str | None,
+    by_value: Mapping[KpiName, Mapping[str, Tally]],
+    total: Mapping[KpiName, Tally],
+) -> list[KpiCell]:
+    """The published cells of every KPI, from the tallies of a breakdown and of its total."""
+    cells: list[KpiCell] = []
+    for kpi in KPIS:
+        figures = {
+            value: f
+            for value, tally in by_value.get(kpi.name, {}).items()
+            if (f := tally.figures(kpi.aggregate))
+        }
+        total_tally = total.get(kpi.name)
+        cells.extend(
+            publish(
+                kpi.name, by, period, figures, total_tally.figures(kpi.aggregate) if total_tally else None
+            )
+        )
+    return cells
+
+
 # (dimension, period) -> KPI -> dimension value -> tally
-_Cells = dict[tuple[Dimension, str | None], dict[KpiName, dict[str, _Tally]]]
+_Cells = dict[tuple[Dimension, str | None], dict[KpiName, dict[str, Tally]]]
 
 
 class KpiAccumulator:
@@ -107,17 +130,8 @@ class KpiAccumulator:
         check_period(period)
         breakdown = self._cells.get((by, period), {})
         totals = self._cells.get((KpiDimension.ALL, period), {})
-        cells: list[KpiCell] = []
-        for kpi in KPIS:
-            by_value = {
-                value: f
-                for value, tally in breakdown.get(kpi.name, {}).items()
-                if (f := tally.figures(kpi.aggregate))
-            }
-            total_tally = totals.get(kpi.name, {}).get(ALL_VALUE)
-            total = total_tally.figures(kpi.aggregate) if total_tally else None
-            cells.extend(publish(kpi.name, by, period, by_value, total))
-        return cells
+        total = {name: t[ALL_VALUE] for name, t in totals.items() if ALL_VALUE in t}
+        return cells_from_tallies(by, period, breakdown, total)
 
     def _count(self, episode: Episode, sign: int) -> None:
         parts = [(kpi.name, part) for kpi in KPIS if (part := kpi.contribution(episode)) is not None]
@@ -127,7 +141,7 @@ class KpiAccumulator:
                 for value in dimension_values(episode, dimension):
                     for name, part in parts:
                         by_value = breakdown.setdefault(name, {})
-                        tally = by_value.setdefault(value, _Tally())
+                        tally = by_value.setdefault(value, Tally())
                         tally.add(part, sign)
                         if tally.episodes == 0:
                             del by_value[value]

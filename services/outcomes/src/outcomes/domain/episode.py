@@ -65,6 +65,10 @@ class Refused:
     message: str
 
 
+# The provider of an episode opened before any assignment reached a provider.
+UNASSIGNED = "unassigned"
+
+
 @dataclass(frozen=True)
 class Profile:
     """Who was referred to what, in bands and groups only."""
@@ -211,6 +215,17 @@ def apply(episode: Episode | None, event: EpisodeEvent) -> Episode | Refused:
     elif event.activity is ProviderResponseType.MEASURES_RECORDED:
         return Refused(RefusalCode.MEASURES_MISSING, "a measures_recorded activity carries no measures")
     return replace(moved, event_ids=moved.event_ids | {event.event_id})
+
+
+def reached(episode: Episode, provider_id: str) -> Episode:
+    """The episode once an assignment reached `provider_id`.
+
+    Until a provider accepts, the provider the referral was last delivered to holds it (after a
+    decline or an expiry triage sends it on); once one has accepted, deliveries change nothing.
+    """
+    if episode.milestones.accepted_on is not None or episode.profile.provider_id == provider_id:
+        return episode
+    return replace(episode, profile=replace(episode.profile, provider_id=provider_id))
 
 
 def _open(event: EpisodeOpened) -> Episode | Refused:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from referral_schemas.events.assignment import AssignmentCreated
 from referral_schemas.events.provider import ProviderActivity
 from referral_schemas.events.referral import ReferralTriaged
 
@@ -13,12 +12,15 @@ from outcomes.domain.episode import ActivityRecorded, EpisodeOpened, Profile
 
 
 def episode_opened(
-    event_id: uuid.UUID, episode_id: str, triaged: ReferralTriaged, assignment: AssignmentCreated
+    event_id: uuid.UUID, episode_id: str, triaged: ReferralTriaged, provider_id: str
 ) -> EpisodeOpened:
-    """The opening of an episode once a triaged referral is placed with a provider.
+    """The opening of an episode once a referral triage placed on a programme reaches a provider.
 
-    Raises ValueError for a patient younger than any age band (under 16).
+    Raises ValueError for a decision that placed no programme, or a patient younger than any age
+    band (under 16).
     """
+    if triaged.programme is None:
+        raise ValueError(f"a {triaged.decision.value} decision places no programme")
     priority = triaged.priority
     return EpisodeOpened(
         event_id=event_id,
@@ -26,8 +28,8 @@ def episode_opened(
         profile=Profile(
             # The referral's date in UTC, the zone every event's times are read in.
             referral_date=triaged.referred_at.date(),
-            programme=assignment.programme,
-            provider_id=assignment.provider_id,
+            programme=triaged.programme,
+            provider_id=provider_id,
             district=triaged.district,
             imd_decile=priority.imd_decile,
             deprivation_source=priority.deprivation_source,

@@ -9,12 +9,11 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 
-from pydantic import ValidationError
 from referral_schemas import new_envelope
 from referral_schemas.events.provider import ProviderResponse
 from referral_schemas.registry import ProviderResponseV1
 from servicekit.db.uow import UnitOfWork
-from servicekit.http import bearer_principal
+from servicekit.http import path_principal, read_body, unauthorised
 from servicekit.resilience import retry_transient
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -28,8 +27,7 @@ _STATUS = {"applied": 200, "repeat": 200}
 
 def routes(api_keys: Mapping[str, str], uow_factory: Callable[[], UnitOfWork]) -> list[BaseRoute]:
     def caller(request: Request) -> str | None:
-        who = bearer_principal(request, api_keys)
-        return who if who is not None and who == request.path_params["provider_id"] else None
+        return path_principal(request, api_keys, "provider_id")
 
     async def own_assignment(provider_id: str, raw_id: str) -> tuple[uuid.UUID, dict[str, object]] | None:
         try:
@@ -55,9 +53,7 @@ def routes(api_keys: Mapping[str, str], uow_factory: Callable[[], UnitOfWork]) -
     async def view(request: Request) -> Response:
         provider_id = caller(request)
         if provider_id is None:
-            return JSONResponse(
-                {"error": "a valid bearer token for this provider is required"}, status_code=401
-            )
+            return unauthorised("provider")
         found = await own_assignment(provider_id, request.path_params["assignment_id"])
         if found is None:
             return JSONResponse({"error": "no such assignment"}, status_code=404)
@@ -66,20 +62,10 @@ def routes(api_keys: Mapping[str, str], uow_factory: Callable[[], UnitOfWork]) -
     async def respond(request: Request) -> Response:
         provider_id = caller(request)
         if provider_id is None:
-            return JSONResponse(
-                {"error": "a valid bearer token for this provider is required"}, status_code=401
-            )
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return JSONResponse({"error": f"the body exceeds {MAX_BODY} bytes"}, status_code=413)
-        try:
-            response = ProviderResponse.model_validate_json(body)
-        except ValidationError as exc:
-            problems = [
-                {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "problem": e["msg"]}
-                for e in exc.errors()[:20]
-            ]
-            return JSONResponse({"error": "invalid response", "problems": problems}, status_code=400)
+            return unauthorised("provider")
+        response = await read_body(request, ProviderResponse, MAX_BODY)
+        if isinstance(response, Response):
+            return response
         if response.provider_id != provider_id:
             return JSONResponse({"error": "provider_id is not the caller's"}, status_code=403)
         found = await own_assignment(provider_id, str(response.assignment_id))

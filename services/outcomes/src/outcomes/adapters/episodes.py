@@ -1,0 +1,189 @@
+"""Outcomes' repository: episodes, their KPI facts, parked and refused events, assignments.
+
+Episodes a batch touches are locked in one query (`prefetch`) and held in the transaction;
+changed episodes and their KPI facts are written as one statement each just before commit.
+Locking inserts a bare row for an episode not seen yet, so two consumers that meet the same new
+episode serialise on it instead of both creating it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+import asyncpg
+from pydantic import TypeAdapter
+from referral_schemas.enums import KpiName
+from servicekit.db.uow import UnitOfWork
+
+from outcomes.domain.episode import ActivityRecorded, Episode, Refused
+from outcomes.domain.facts import KpiFact, kpi_fact
+from outcomes.domain.kpis import KPIS
+
+EPISODE_JSON: TypeAdapter[Episode] = TypeAdapter(Episode)
+ACTIVITY_JSON: TypeAdapter[ActivityRecorded] = TypeAdapter(ActivityRecorded)
+
+
+def contribution_columns(kpi: KpiName) -> tuple[str, str]:
+    """The fact table's numerator and denominator columns of `kpi`."""
+    return f"{kpi.value}_n", f"{kpi.value}_d"
+
+
+_DIMENSIONS = "episode_id, month, programme, provider_id, district, imd_quintile, ethnic_group, age_band, sex"
+_DIMENSION_TYPES = ("text", "text", "text", "text", "text", "smallint", "text", "text", "text")
+_CONTRIBUTIONS = ", ".join(c for kpi in KPIS for c in contribution_columns(kpi.name))
+# Interpolated into the upsert below: constants, never input. Plus groups travel joined by commas
+# (unnest cannot take an array of arrays of different lengths).
+_ARRAYS = ", ".join(
+    f"${i}::{t}[]" for i, t in enumerate((*_DIMENSION_TYPES, "text", *(["int"] * 2 * len(KPIS))), start=1)
+)
+_FACT_UPSERT = (
+    f"INSERT INTO kpi_facts ({_DIMENSIONS}, plus_groups, {_CONTRIBUTIONS})"  # noqa: S608
+    f" SELECT {_DIMENSIONS}, coalesce(string_to_array(nullif(plus, ''), ','), '{{}}'), {_CONTRIBUTIONS}"
+    f" FROM unnest({_ARRAYS}) AS f({_DIMENSIONS}, plus, {_CONTRIBUTIONS})"
+    " ON CONFLICT (episode_id) DO UPDATE SET "
+    + ", ".join(
+        f"{c} = EXCLUDED.{c}"
+        for c in f"{_DIMENSIONS}, plus_groups, {_CONTRIBUTIONS}".split(", ")
+        if c != "episode_id"
+    )
+)
+
+
+class EpisodeRepository:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._known: dict[str, Episode | None] = {}
+        self._dirty: dict[str, Episode] = {}
+
+    # ------------------------------------------------------------------ episodes
+    async def prefetch(self, episode_ids: Iterable[str]) -> None:
+        """Lock (creating bare rows where needed) and load the episodes a batch names."""
+        ids = sorted({i for i in episode_ids if i not in self._known})
+        if not ids:
+            return
+        conn = self._uow.connection
+        # Sorted, so that two batches locking overlapping episodes take the locks in one order.
+        await conn.execute(
+            "INSERT INTO episodes (episode_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", ids
+        )
+        rows = await conn.fetch(
+            "SELECT episode_id, state FROM episodes WHERE episode_id = ANY($1::text[])"
+            " ORDER BY episode_id FOR UPDATE",
+            ids,
+        )
+        for row in rows:
+            state = row["state"]
+            self._known[row["episode_id"]] = None if state is None else EPISODE_JSON.validate_json(state)
+
+    async def get(self, episode_id: str) -> Episode | None:
+        """The episode (None if not opened yet), locked until the unit of work ends."""
+        if episode_id not in self._known:
+            await self.prefetch([episode_id])
+        return self._known[episode_id]
+
+    def save(self, episode: Episode) -> None:
+        self._known[episode.episode_id] = episode
+        self._dirty[episode.episode_id] = episode
+        self._uow.on_flush(self._flush)
+
+    async def _flush(self, conn: asyncpg.Connection) -> None:
+        if not self._dirty:
+            return
+        episodes = list(self._dirty.values())
+        self._dirty.clear()
+        await conn.execute(
+            "UPDATE episodes SET state = u.state, updated_at = now()"
+            " FROM unnest($1::text[], $2::text[]) AS u(episode_id, state)"
+            " WHERE episodes.episode_id = u.episode_id",
+            [e.episode_id for e in episodes],
+            [EPISODE_JSON.dump_json(e).decode() for e in episodes],
+        )
+        facts = [kpi_fact(e) for e in episodes]
+        await conn.execute(_FACT_UPSERT, *_fact_arrays(facts))
+        await conn.execute(
+            "INSERT INTO kpi_dirty (month) SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING",
+            [f.month for f in facts],
+        )
+
+    # ------------------------------------------------------------------ assignments
+    async def record_assignment(
+        self, assignment_id: uuid.UUID, episode_id: str, provider_id: str, delivered_at: datetime
+    ) -> None:
+        await self._uow.connection.execute(
+            "INSERT INTO assignments (assignment_id, episode_id, provider_id, delivered_at)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            assignment_id,
+            episode_id,
+            provider_id,
+            delivered_at,
+        )
+
+    async def latest_provider(self, episode_id: str) -> str | None:
+        """The provider the episode's latest assignment reached, if any has."""
+        provider: str | None = await self._uow.connection.fetchval(
+            "SELECT provider_id FROM assignments WHERE episode_id = $1 ORDER BY delivered_at DESC LIMIT 1",
+            episode_id,
+        )
+        return provider
+
+    async def episode_of_assignment(self, assignment_id: uuid.UUID, provider_id: str) -> str | None:
+        """The episode of one of `provider_id`'s assignments; None for anyone else's."""
+        episode_id: str | None = await self._uow.connection.fetchval(
+            "SELECT episode_id FROM assignments WHERE assignment_id = $1 AND provider_id = $2",
+            assignment_id,
+            provider_id,
+        )
+        return episode_id
+
+    # ------------------------------------------------------------------ parked and refused events
+    async def park(self, event: ActivityRecorded) -> None:
+        await self._uow.connection.execute(
+            "INSERT INTO parked (episode_id, event_id, event) VALUES ($1, $2, $3)"
+            " ON CONFLICT (event_id) DO NOTHING",
+            event.episode_id,
+            event.event_id,
+            ACTIVITY_JSON.dump_json(event).decode(),
+        )
+
+    async def take_parked(self, episode_id: str) -> list[ActivityRecorded]:
+        """The events parked for `episode_id`, in arrival order, removed from the parking."""
+        rows = await self._uow.connection.fetch(
+            "DELETE FROM parked WHERE episode_id = $1 RETURNING seq, event::text", episode_id
+        )
+        return [ACTIVITY_JSON.validate_json(r["event"]) for r in sorted(rows, key=lambda r: r["seq"])]
+
+    async def refuse(
+        self, event_id: uuid.UUID, episode_id: str, refused: Refused, source: str, event_json: str
+    ) -> None:
+        await self._uow.connection.execute(
+            "INSERT INTO refusals (event_id, episode_id, source, code, message, event)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
+            event_id,
+            episode_id,
+            source,
+            refused.code.value,
+            refused.message,
+            event_json,
+        )
+
+
+def _fact_arrays(facts: list[KpiFact]) -> list[list[object]]:
+    arrays: list[list[object]] = [
+        [f.episode_id for f in facts],
+        [f.month for f in facts],
+        [f.programme for f in facts],
+        [f.provider_id for f in facts],
+        [f.district for f in facts],
+        [f.imd_quintile for f in facts],
+        [f.ethnic_group for f in facts],
+        [f.age_band for f in facts],
+        [f.sex for f in facts],
+        [",".join(f.plus_groups) for f in facts],
+    ]
+    for position in range(len(KPIS)):
+        parts = [f.contributions[position] for f in facts]
+        arrays.append([None if p is None else p.numerator for p in parts])
+        arrays.append([None if p is None else p.denominator for p in parts])
+    return arrays

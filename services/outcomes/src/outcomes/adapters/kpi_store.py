@@ -1,0 +1,138 @@
+"""KPI tallies summed by Postgres over the episodes' facts, one breakdown at a time.
+
+Each breakdown value gets, per KPI, the sums of the numerators and denominators its episodes
+contribute and how many contribute; a median KPI also gets how often each value occurs. These are
+the tallies the incremental accumulator keeps, so the figures and disclosure control after them
+are the domain's own.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+import asyncpg
+from referral_schemas.enums import KpiDimension, KpiName
+
+from outcomes.adapters.episodes import contribution_columns
+from outcomes.domain.accumulator import Tally
+from outcomes.domain.dimensions import ALL_VALUE, MONTH, NO_PRIORITY_GROUP, UNKNOWN, Dimension
+from outcomes.domain.kpis import KPIS, Aggregate
+
+# The SQL giving each episode's value of a dimension, as `dimension_values` gives it.
+_VALUE: Final[Mapping[Dimension, str]] = {
+    KpiDimension.ALL: f"'{ALL_VALUE}'",
+    KpiDimension.PROGRAMME: "programme",
+    KpiDimension.PROVIDER: "provider_id",
+    KpiDimension.DISTRICT: f"coalesce(district, '{UNKNOWN}')",
+    KpiDimension.IMD_QUINTILE: f"coalesce(imd_quintile::text, '{UNKNOWN}')",
+    KpiDimension.CORE20: (
+        f"CASE WHEN imd_quintile IS NULL THEN '{UNKNOWN}' WHEN imd_quintile = 1 THEN 'core20' ELSE 'rest' END"
+    ),
+    KpiDimension.ETHNICITY: "ethnic_group",
+    KpiDimension.AGE_BAND: "age_band",
+    KpiDimension.SEX: "sex",
+    MONTH: "month",
+}
+# A patient in several PLUS groups counts in each: one row per group, or one "none" row.
+_PRIORITY_GROUPS: Final = (
+    f" CROSS JOIN LATERAL unnest(CASE WHEN cardinality(plus_groups) = 0"
+    f" THEN ARRAY['{NO_PRIORITY_GROUP}'] ELSE plus_groups END) AS pg(value)"
+)
+_MEDIANS: Final = [kpi for kpi in KPIS if kpi.aggregate is Aggregate.MEDIAN]
+_SUMS: Final = ", ".join(
+    f"sum({n})::bigint, sum({d})::bigint, count({d})"
+    for n, d in (contribution_columns(kpi.name) for kpi in KPIS)
+)
+
+Filters = Mapping[Dimension, str]
+
+
+@dataclass
+class Breakdown:
+    """Per KPI: the tally of each breakdown value, and of all the episodes selected."""
+
+    by_value: dict[KpiName, dict[str, Tally]] = field(default_factory=dict)
+    total: dict[KpiName, Tally] = field(default_factory=dict)
+
+
+async def breakdown(conn: asyncpg.Connection, by: Dimension, filters: Filters) -> Breakdown:
+    """The tallies of every KPI broken down `by`, over the episodes matching every filter."""
+    where, args = _where(filters)
+    result = Breakdown()
+    if by is KpiDimension.PRIORITY_GROUP:
+        # Overlapping cells: the total is over episodes, not over the group rows.
+        rows = await conn.fetch(
+            f"SELECT pg.value, {_SUMS} FROM kpi_facts{_PRIORITY_GROUPS}{where} GROUP BY pg.value",  # noqa: S608
+            *args,
+        )
+        totals = await conn.fetch(f"SELECT NULL AS value, {_SUMS} FROM kpi_facts{where}", *args)  # noqa: S608
+        rows = [*rows, *totals]
+        value_sql = "pg.value"
+        source = f"kpi_facts{_PRIORITY_GROUPS}"
+    else:
+        value_sql = _VALUE[by]
+        source = "kpi_facts"
+        rows = await conn.fetch(
+            f"SELECT {value_sql} AS value, {_SUMS} FROM {source}{where}"  # noqa: S608
+            " GROUP BY GROUPING SETS ((1), ())",
+            *args,
+        )
+    for row in rows:
+        value = row[0]
+        for position, kpi in enumerate(KPIS):
+            n, d, count = row[1 + 3 * position : 4 + 3 * position]
+            if not count:
+                continue
+            tally = Tally(numerator=n, denominator=d, episodes=count)
+            if value is None:
+                result.total[kpi.name] = tally
+            else:
+                result.by_value.setdefault(kpi.name, {})[value] = tally
+    for kpi in _MEDIANS:
+        await _add_value_counts(conn, kpi.name, value_sql, source, where, args, result)
+    return result
+
+
+async def _add_value_counts(
+    conn: asyncpg.Connection,
+    kpi: KpiName,
+    value_sql: str,
+    source: str,
+    where: str,
+    args: list[object],
+    result: Breakdown,
+) -> None:
+    n, d = contribution_columns(kpi)
+    present = f"{d} IS NOT NULL"
+    where = f"{where} AND {present}" if where else f" WHERE {present}"
+    rows = await conn.fetch(
+        f"SELECT {value_sql} AS value, {n} AS n, count(*) FROM {source}{where} GROUP BY 1, 2",  # noqa: S608
+        *args,
+    )
+    totals: Counter[int] = Counter()
+    for value, number, count in rows:
+        result.by_value[kpi][value].values[number] += count
+    # The total's counts, over episodes (each episode appears once per priority group above).
+    for number, count in await conn.fetch(
+        f"SELECT {n}, count(*) FROM kpi_facts{where} GROUP BY 1",  # noqa: S608
+        *args,
+    ):
+        totals[number] += count
+    result.total[kpi].values.update(totals)
+
+
+def _where(filters: Filters) -> tuple[str, list[object]]:
+    clauses: list[str] = []
+    args: list[object] = []
+    for dimension, wanted in filters.items():
+        args.append(wanted)
+        slot = f"${len(args)}"
+        if dimension is KpiDimension.PRIORITY_GROUP:
+            none = f"({slot} = '{NO_PRIORITY_GROUP}' AND cardinality(plus_groups) = 0)"
+            clauses.append(f"({slot} = ANY(plus_groups) OR {none})")
+        else:
+            clauses.append(f"{_VALUE[dimension]} = {slot}")
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args

@@ -1,0 +1,117 @@
+"""outcomes against the real database (and Kafka for its producer), fed events directly."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+from outcomes.bootstrap import bootstrap
+from outcomes.domain.episode import Episode
+from outcomes.service_layer.recording import Keys
+from outcomes.settings import OutcomesSettings
+from referral_schemas import Envelope, dump_event, new_envelope, parse_event, topic_for
+from referral_schemas.examples import example
+from servicekit.service import Service
+from servicekit.testing import consumer_record, reset_schema, with_changes
+
+from outcomes.adapters.episodes import EPISODE_JSON
+
+TOKENS = {"leicester-city-leisure": "city-token", "active-rutland": "rutland-token"}
+PROVIDER = "leicester-city-leisure"
+
+
+def event(event_type: str, referral_id: uuid.UUID, **changes: Any) -> Envelope[Any]:
+    """A new event of `event_type` about `referral_id`: the contract's example with `changes`."""
+    template = example(event_type)
+    doc = with_changes(template.data.model_dump(mode="json"), changes)
+    data = type(template.data).model_validate_json(json.dumps(doc))
+    return new_envelope(type(template), data, producer="test", referral_id=referral_id)
+
+
+def triaged(referral_id: uuid.UUID, **changes: Any) -> Envelope[Any]:
+    return event("referral.triaged", referral_id, **changes)
+
+
+def delivered(referral_id: uuid.UUID, provider_id: str = PROVIDER, assignment_id: uuid.UUID | None = None):
+    return event(
+        "assignment.delivered",
+        referral_id,
+        provider_id=provider_id,
+        assignment_id=str(assignment_id or uuid.uuid4()),
+    )
+
+
+def activity(referral_id: uuid.UUID, kind: str, on: date, provider_id: str = PROVIDER, **changes: Any):
+    fields = {"activity": kind, "occurred_on": on.isoformat(), "provider_id": provider_id, "measures": None}
+    return event("provider.activity", referral_id, **(fields | changes))
+
+
+@dataclass
+class Outcomes:
+    service: Service
+    prefix: str
+    client: httpx.AsyncClient
+    offset: int = 0
+
+    @property
+    def keys(self) -> Keys:
+        return Keys(self.service.settings.episode_key_secret.get_secret_value().encode())  # type: ignore[attr-defined]
+
+    async def deliver(self, *events: Envelope[Any]) -> None:
+        records = []
+        for e in events:
+            self.offset += 1
+            records.append(
+                consumer_record(
+                    self.prefix + topic_for(e.event_type),
+                    dump_event(e),
+                    key=str(e.referral_id).encode(),
+                    offset=self.offset,
+                )
+            )
+        await self.service.consumers[0].apply_batch(records)
+
+    async def episode(self, referral_id: uuid.UUID) -> Episode | None:
+        async with self.service.pool.acquire() as conn:
+            state = await conn.fetchval(
+                "SELECT state FROM episodes WHERE episode_id = $1", self.keys.episode(referral_id)
+            )
+        return None if state is None else EPISODE_JSON.validate_json(state)
+
+    async def rows(self, query: str, *args: Any) -> list[Any]:
+        async with self.service.pool.acquire() as conn:
+            return await conn.fetch(query, *args)
+
+    async def outbox(self, event_type: str) -> list[tuple[str, Any]]:
+        rows = await self.rows(
+            "SELECT aggregateid, payload FROM outbox WHERE type = $1 ORDER BY seq", event_type
+        )
+        return [(r["aggregateid"], parse_event(r["payload"].encode())) for r in rows]
+
+
+@pytest.fixture
+async def outcomes(test_database_url, kafka_bootstrap, isolated_topic_prefix):
+    reset_schema(test_database_url, "outcomes")
+    settings = OutcomesSettings.model_validate(
+        {
+            "DATABASE_URL": test_database_url,
+            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+            "TOPIC_PREFIX": isolated_topic_prefix,
+            "relay_enabled": False,
+            "api_keys": {p: hashlib.sha256(t.encode()).hexdigest() for p, t in TOKENS.items()},
+        }
+    )
+    service = bootstrap(settings, publish_kpis=False)
+    await service.open_database()
+    await service.producer.start()
+    transport = httpx.ASGITransport(app=service.asgi())
+    async with httpx.AsyncClient(transport=transport, base_url="http://outcomes") as client:
+        yield Outcomes(service, isolated_topic_prefix, client)
+    await service.producer.stop()
+    await service.close_database()

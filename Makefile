@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV = $(shell ./scripts/ensure-uv.sh)
 RUN = $(UV) run --frozen --all-packages
 
-.PHONY: help install up down status logs test test-unit lint format schemas bench clean-stack
+.PHONY: help install up down status logs test browser test-unit lint format schemas bench clean-stack
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,8 +25,11 @@ status: install ## is the stack healthy?
 logs: install ## tail the stack's logs
 	@$(RUN) referrals logs
 
-test: up ## install what is missing, start the stack, run the whole test suite
+test: up browser ## install what is missing, start the stack, run the whole test suite
 	@$(RUN) pytest
+
+browser: ## install headless Chromium from the OS packages (for the dashboard's browser test)
+	@./scripts/ensure-chromium.sh >/dev/null
 
 test-unit: install ## the tests that need no broker or database
 	@$(RUN) pytest -m "not infra"

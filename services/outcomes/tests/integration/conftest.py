@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from outcomes.adapters.episodes import EPISODE_JSON
 from outcomes.bootstrap import bootstrap
 from outcomes.domain.episode import Episode
 from outcomes.service_layer.recording import Keys
 from outcomes.settings import OutcomesSettings
 from referral_schemas import Envelope, dump_event, new_envelope, parse_event, topic_for
+from referral_schemas.enums import District, Programme, Sex
 from referral_schemas.examples import example
 from servicekit.service import Service
 from servicekit.testing import consumer_record, reset_schema, with_changes
-
-from outcomes.adapters.episodes import EPISODE_JSON
 
 TOKENS = {"leicester-city-leisure": "city-token", "active-rutland": "rutland-token"}
 PROVIDER = "leicester-city-leisure"
@@ -115,3 +116,87 @@ async def outcomes(test_database_url, kafka_bootstrap, isolated_topic_prefix):
         yield Outcomes(service, isolated_topic_prefix, client)
     await service.producer.stop()
     await service.close_database()
+
+
+PROVIDERS = ("leicester-city-leisure", "active-rutland", "active-blaby")
+ETHNICITY = ("A", "H", "M", "N", "R", "Z", None)
+
+
+def referral_events(rng: random.Random) -> list:
+    """One referral's journey, chosen at random: placed, and then as far as the provider took it."""
+    rid = uuid.uuid4()
+    referred = date(2026, rng.randint(1, 4), rng.randint(1, 28))
+    decile = rng.choice([None, *range(1, 11)])
+    programme = rng.choice(list(Programme))
+    changes = {
+        "programme": programme.value,
+        "district": rng.choice(list(District)).value,
+        "referred_at": f"{referred.isoformat()}T09:00:00Z",
+        "priority.imd_decile": decile,
+        "priority.deprivation_source": "unknown" if decile is None else rng.choice(["lsoa", "postcode_msoa"]),
+        "priority.core20": decile is not None and decile <= 2,
+        "priority.plus_groups": rng.sample(
+            ["ethnic_minority", "carer", "learning_disability_autism"], rng.randint(0, 2)
+        ),
+        "demographics.age_years": rng.randint(16, 95),
+        "demographics.sex": rng.choice(list(Sex)).value,
+        "demographics.ethnicity": rng.choice(ETHNICITY),
+    }
+    provider = rng.choice(PROVIDERS)
+    events = [triaged(rid, **changes), delivered(rid, provider)]
+    day = referred
+
+    def step(kind: str, **extra):
+        nonlocal day
+        day += timedelta(days=rng.randint(0, 9))
+        events.append(activity(rid, kind, day, provider_id=provider, programme=programme.value, **extra))
+
+    if rng.random() < 0.85:
+        step("accepted")
+        if rng.random() < 0.8:
+            step("contacted")
+            index = rng.choice(["inactive", "moderately_inactive"])
+            step(
+                "measures_recorded",
+                measures={
+                    "timepoint": "baseline",
+                    "mvpa_minutes_per_week": rng.randint(0, 90),
+                    "activity_index": index,
+                    "wellbeing_swemwbs": rng.randint(7, 35),
+                },
+            )
+            if rng.random() < 0.7:
+                offered = rng.randint(6, 24)
+                step("enrolled", sessions_offered=offered)
+                for _ in range(rng.randint(0, offered)):
+                    step(rng.choice(["session_attended", "session_attended", "session_missed"]))
+                if rng.random() < 0.6:
+                    follow_up = {
+                        "timepoint": "week_12",
+                        "mvpa_minutes_per_week": rng.randint(0, 300),
+                        "activity_index": rng.choice(["inactive", "moderately_active", "active"]),
+                        "wellbeing_swemwbs": rng.randint(7, 35),
+                    }
+                    if programme is Programme.DISCHARGE_TO_ASSESS:
+                        follow_up |= {
+                            "d2a_outcome": rng.choice(["independent", "reduced_care", "ongoing_care"]),
+                            "at_home_91_days": rng.random() < 0.8,
+                        }
+                    step("measures_recorded", measures=follow_up)
+                    step("completed", sessions_offered=offered)
+                else:
+                    step("dropped_out", reason_code="moved_away")
+    return events
+
+
+@pytest.fixture
+async def population(outcomes):
+    rng = random.Random(20261203)
+    journeys = [referral_events(rng) for _ in range(400)]
+    # Placements first, then the providers' steps in interleaved batches, as the topics deliver them.
+    await outcomes.deliver(*[e for j in journeys for e in j[:2]])
+    steps = [e for j in journeys for e in j[2:]]
+    for start in range(0, len(steps), 500):
+        await outcomes.deliver(*steps[start : start + 500])
+    rows = await outcomes.rows("SELECT state FROM episodes WHERE state IS NOT NULL")
+    return [EPISODE_JSON.validate_json(r["state"]) for r in rows]

@@ -114,7 +114,9 @@ async def test_a_follow_up_before_any_baseline_is_refused_and_kept_with_the_reas
 async def test_a_corrected_measure_is_a_new_version_and_the_first_is_kept(outcomes):
     rid = uuid.uuid4()
     baseline = {"timepoint": "baseline", "mvpa_minutes_per_week": 30, "activity_index": "inactive"}
-    await outcomes.deliver(triaged(rid), delivered(rid), activity(rid, "measures_recorded", DAY, measures=baseline))
+    await outcomes.deliver(
+        triaged(rid), delivered(rid), activity(rid, "measures_recorded", DAY, measures=baseline)
+    )
     corrected = baseline | {"version": 2, "mvpa_minutes_per_week": 45}
     await outcomes.deliver(activity(rid, "measures_recorded", DAY, measures=corrected))
     episode = await outcomes.episode(rid)

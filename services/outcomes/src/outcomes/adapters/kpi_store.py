@@ -8,7 +8,6 @@ are the domain's own.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
@@ -112,16 +111,14 @@ async def _add_value_counts(
         f"SELECT {value_sql} AS value, {n} AS n, count(*) FROM {source}{where} GROUP BY 1, 2",  # noqa: S608
         *args,
     )
-    totals: Counter[int] = Counter()
     for value, number, count in rows:
         result.by_value[kpi][value].values[number] += count
-    # The total's counts, over episodes (each episode appears once per priority group above).
+    # The total's counts are over episodes (with priority groups, each episode is on one row per group).
     for number, count in await conn.fetch(
         f"SELECT {n}, count(*) FROM kpi_facts{where} GROUP BY 1",  # noqa: S608
         *args,
     ):
-        totals[number] += count
-    result.total[kpi].values.update(totals)
+        result.total[kpi].values[number] += count
 
 
 def _where(filters: Filters) -> tuple[str, list[object]]:

@@ -1,6 +1,6 @@
-"""End to end through three services running as processes on real Kafka and PostgreSQL: a GP's
+"""End to end through the four services running as processes on real Kafka and PostgreSQL: a GP's
 referral published to Kafka becomes an assignment delivered to a provider, the provider accepts
-it over HTTP, and the GP hears every step."""
+it over HTTP, the GP hears every step, and outcomes records the milestone de-identified."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ import socket
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from outcomes.domain.episode_key import episode_key
+from outcomes.settings import LOCAL_EPISODE_KEY_SECRET
 from referral_schemas import dump_event, new_envelope, referral_id_for
 from referral_schemas.events.referral import ReferralSubmitted
 from referral_schemas.examples import example
@@ -48,7 +51,7 @@ async def test_a_gp_referral_on_kafka_becomes_a_provider_assignment_and_a_status
     test_database_url, kafka_bootstrap, isolated_topic_prefix
 ):
     prefix = isolated_topic_prefix
-    for service in ("referral-intake", "triage", "provider-notify"):
+    for service in ("referral-intake", "triage", "provider-notify", "outcomes"):
         reset_schema(test_database_url, service)
     base_env = os.environ | {
         "DATABASE_URL": test_database_url,
@@ -57,7 +60,12 @@ async def test_a_gp_referral_on_kafka_becomes_a_provider_assignment_and_a_status
         "INTAKE_ACCEPT_TEST_NHS_NUMBERS": "true",
         "NOTIFY_API_KEYS": json.dumps({"active-leicester": hashlib.sha256(b"leicester-token").hexdigest()}),
     }
-    ports = {"referral_intake": _free_port(), "triage": _free_port(), "provider_notify": _free_port()}
+    ports = {
+        "referral_intake": _free_port(),
+        "triage": _free_port(),
+        "provider_notify": _free_port(),
+        "outcomes": _free_port(),
+    }
     procs = {
         module: subprocess.Popen(
             [sys.executable, "-m", module],
@@ -66,6 +74,7 @@ async def test_a_gp_referral_on_kafka_becomes_a_provider_assignment_and_a_status
                 "INTAKE_HTTP_PORT": str(ports["referral_intake"]),
                 "TRIAGE_HTTP_PORT": str(ports["triage"]),
                 "NOTIFY_HTTP_PORT": str(ports["provider_notify"]),
+                "OUTCOMES_HTTP_PORT": str(ports["outcomes"]),
             },
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,  # an unread pipe would fill and stall the service
@@ -87,6 +96,7 @@ async def test_a_gp_referral_on_kafka_becomes_a_provider_assignment_and_a_status
             referral_id=None,
         )
         rid = referral_id_for(submission.data.source_system, submission.data.source_referral_id)
+        episode = episode_key(LOCAL_EPISODE_KEY_SECRET.encode(), rid)
         producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
         await producer.start()
         try:
@@ -100,6 +110,7 @@ async def test_a_gp_referral_on_kafka_becomes_a_provider_assignment_and_a_status
             prefix + "assignment.created.v1",
             prefix + "assignment.delivered.v1",
             prefix + "referral.status.v1",
+            prefix + "outcome.recorded.v1",
             bootstrap_servers=kafka_bootstrap,
             auto_offset_reset="earliest",
             group_id=f"e2e-{uuid.uuid4().hex[:6]}",
@@ -109,6 +120,7 @@ async def test_a_gp_referral_on_kafka_becomes_a_provider_assignment_and_a_status
             "assignment.created": [],
             "assignment.delivered": [],
             "referral.status": [],
+            "outcome.recorded": [],
         }
 
         async def until(done) -> None:
@@ -117,7 +129,11 @@ async def test_a_gp_referral_on_kafka_becomes_a_provider_assignment_and_a_status
                     for records in (await consumer.getmany(timeout_ms=500)).values():
                         for r in records:
                             event = json.loads(r.value)
-                            if event["referral_id"] == str(rid):
+                            ours = event["referral_id"] == str(rid) or (
+                                event["event_type"] == "outcome.recorded"
+                                and event["data"]["episode_id"] == episode
+                            )
+                            if ours:
                                 seen[event["event_type"]].append(event)
 
         def statuses() -> list[str]:
@@ -131,7 +147,8 @@ async def test_a_gp_referral_on_kafka_becomes_a_provider_assignment_and_a_status
                 "assignment_id": assignment["assignment_id"],
                 "provider_id": assignment["provider_id"],
                 "response": "accepted",
-                "recorded_at": "2026-03-03T10:00:00Z",
+                # After the referral: outcomes refuses milestones dated before it.
+                "recorded_at": datetime.now(UTC).isoformat(),
             }
             async with httpx.AsyncClient() as client:
                 answer = await client.post(
@@ -140,7 +157,7 @@ async def test_a_gp_referral_on_kafka_becomes_a_provider_assignment_and_a_status
                     headers={"Authorization": "Bearer leicester-token"},
                 )
             assert answer.status_code == 200, answer.text
-            await until(lambda: "accepted_by_provider" in statuses())
+            await until(lambda: "accepted_by_provider" in statuses() and seen["outcome.recorded"])
         finally:
             await consumer.stop()
     finally:
@@ -155,3 +172,7 @@ async def test_a_gp_referral_on_kafka_becomes_a_provider_assignment_and_a_status
     assert assignment["data"]["contact"]["nhs_number"] == "9990000018"
     assert assignment["correlation_id"] == str(submission.correlation_id)  # one journey end to end
     assert statuses()[:5] == ["received", "accepted", "triaged", "assigned", "accepted_by_provider"]
+    [outcome] = seen["outcome.recorded"]
+    assert outcome["data"]["milestone"] == "accepted"
+    assert outcome["data"]["provider_id"] == "active-leicester"
+    assert outcome["referral_id"] is None and str(rid) not in json.dumps(outcome)

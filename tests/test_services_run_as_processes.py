@@ -24,7 +24,13 @@ def _free_port() -> int:
 
 
 @pytest.mark.parametrize(
-    ("module", "prefix"), [("referral_intake", "INTAKE"), ("triage", "TRIAGE"), ("provider_notify", "NOTIFY")]
+    ("module", "prefix"),
+    [
+        ("referral_intake", "INTAKE"),
+        ("triage", "TRIAGE"),
+        ("provider_notify", "NOTIFY"),
+        ("outcomes", "OUTCOMES"),
+    ],
 )
 def test_the_service_process_becomes_ready_logs_json_and_stops_on_sigterm(
     module, prefix, test_database_url, kafka_bootstrap, isolated_topic_prefix

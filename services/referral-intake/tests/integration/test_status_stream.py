@@ -65,6 +65,18 @@ async def test_a_declined_assignment_sends_the_referral_back_to_triaged(intake, 
     assert (await intake.row(rid))["status"] == "assigned"
 
 
+async def test_an_assignment_overtaking_the_triage_decision_still_tells_the_referrer_both_steps(
+    intake, submission
+):
+    rid = await accepted_referral(intake, submission)
+    await intake.deliver(downstream("assignment.created", rid))
+    await intake.deliver(downstream("referral.triaged", rid))  # from the other topic, later
+    assert await intake.history(rid) == ["received", "accepted", "triaged", "assigned"]
+    statuses = [e.data for e in await intake.outbox(rid) if e.event_type == "referral.status"]
+    assert [s.status.value for s in statuses] == ["received", "accepted", "triaged", "assigned"]
+    assert statuses[2].detail == "Triaged (assign for exercise_referral)."
+
+
 async def test_a_late_event_never_moves_a_referral_backwards(intake, submission):
     rid = await accepted_referral(intake, submission)
     await intake.deliver(downstream("referral.triaged", rid), downstream("assignment.created", rid))

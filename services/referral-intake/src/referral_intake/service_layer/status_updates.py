@@ -32,9 +32,15 @@ async def handle_downstream(event: Envelope[Any], uow: IntakeUnitOfWork) -> None
     new = next_status(referral.status, proposed, reassignment=reassignment)
     if new is None:
         return
+    source = (referral.source_system, referral.source_referral_id)
+    if new is S.ASSIGNED and referral.status is S.ACCEPTED:
+        # The assignment overtook the triage decision (another topic): an assignment means the
+        # referral was triaged to a programme, and the referrer hears both steps, in order; the
+        # decision arriving afterwards then changes nothing.
+        triaged = f"Triaged (assign for {event.data.programme.value})."
+        tell_referrer(uow, event, referral.referral_id, source, S.TRIAGED, detail=triaged, reasons=[])
     referral.status = new
     uow.referrals.save(referral)
-    source = (referral.source_system, referral.source_referral_id)
     tell_referrer(uow, event, referral.referral_id, source, new, detail=detail, reasons=reasons)
 
 

@@ -122,14 +122,22 @@ async def answer_latencies(
 
 
 def run_once(
-    target: Target, admin: str, events: Callable[[], Iterable[Envelope[Any]]], count: int, rate: float | None
+    target: Target,
+    admin: str,
+    events: Callable[[], Iterable[Envelope[Any]]],
+    count: int,
+    rate: float | None,
+    prepare: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """One measurement on fresh topics and a fresh schema: backlog (rate None) or paced."""
+    """One measurement on fresh topics and a fresh schema: backlog (rate None) or paced.
+    `prepare(admin_url)` runs on the fresh schema first (state the inputs need)."""
     bootstrap = InfraSettings().kafka_bootstrap_servers
     prefix = f"bench{uuid.uuid4().hex[:6]}."
     layouts = platform_topics(prefix)
     asyncio.run(ensure_topics(bootstrap, layouts))
     reset_schema(admin, target.service)
+    if prepare is not None:
+        prepare(admin)
     env = os.environ | {
         "DATABASE_URL": admin,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,

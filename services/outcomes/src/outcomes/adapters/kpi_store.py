@@ -60,25 +60,18 @@ class Breakdown:
 async def breakdown(conn: asyncpg.Connection, by: Dimension, filters: Filters) -> Breakdown:
     """The tallies of every KPI broken down `by`, over the episodes matching every filter."""
     where, args = _where(filters)
+    overlapping = by is KpiDimension.PRIORITY_GROUP
+    value_sql = "pg.value" if overlapping else _VALUE[by]
+    source = f"kpi_facts{_PRIORITY_GROUPS}" if overlapping else "kpi_facts"
+    # One plain GROUP BY per question (Postgres can run it in parallel); the total is the sum of
+    # the cells, except where cells overlap and it must be counted over the episodes themselves.
+    rows = await conn.fetch(
+        f"SELECT {value_sql}, {_SUMS} FROM {source}{where} GROUP BY 1",  # noqa: S608
+        *args,
+    )
+    if overlapping:
+        rows = [*rows, *await conn.fetch(f"SELECT NULL, {_SUMS} FROM kpi_facts{where}", *args)]  # noqa: S608
     result = Breakdown()
-    if by is KpiDimension.PRIORITY_GROUP:
-        # Overlapping cells: the total is over episodes, not over the group rows.
-        rows = await conn.fetch(
-            f"SELECT pg.value, {_SUMS} FROM kpi_facts{_PRIORITY_GROUPS}{where} GROUP BY pg.value",  # noqa: S608
-            *args,
-        )
-        totals = await conn.fetch(f"SELECT NULL AS value, {_SUMS} FROM kpi_facts{where}", *args)  # noqa: S608
-        rows = [*rows, *totals]
-        value_sql = "pg.value"
-        source = f"kpi_facts{_PRIORITY_GROUPS}"
-    else:
-        value_sql = _VALUE[by]
-        source = "kpi_facts"
-        rows = await conn.fetch(
-            f"SELECT {value_sql} AS value, {_SUMS} FROM {source}{where}"  # noqa: S608
-            " GROUP BY GROUPING SETS ((1), ())",
-            *args,
-        )
     for row in rows:
         value = row[0]
         for position, kpi in enumerate(KPIS):
@@ -86,12 +79,15 @@ async def breakdown(conn: asyncpg.Connection, by: Dimension, filters: Filters) -
             if not count:
                 continue
             tally = Tally(numerator=n, denominator=d, episodes=count)
-            if value is None:
-                result.total[kpi.name] = tally
-            else:
+            if value is not None:
                 result.by_value.setdefault(kpi.name, {})[value] = tally
+            if value is None or not overlapping:
+                total = result.total.setdefault(kpi.name, Tally())
+                total.numerator += n
+                total.denominator += d
+                total.episodes += count
     for kpi in _MEDIANS:
-        await _add_value_counts(conn, kpi.name, value_sql, source, where, args, result)
+        await _add_value_counts(conn, kpi.name, value_sql, source, where, args, result, overlapping)
     return result
 
 
@@ -103,22 +99,25 @@ async def _add_value_counts(
     where: str,
     args: list[object],
     result: Breakdown,
+    overlapping: bool,
 ) -> None:
     n, d = contribution_columns(kpi)
     present = f"{d} IS NOT NULL"
     where = f"{where} AND {present}" if where else f" WHERE {present}"
     rows = await conn.fetch(
-        f"SELECT {value_sql} AS value, {n} AS n, count(*) FROM {source}{where} GROUP BY 1, 2",  # noqa: S608
+        f"SELECT {value_sql}, {n}, count(*) FROM {source}{where} GROUP BY 1, 2",  # noqa: S608
         *args,
     )
     for value, number, count in rows:
         result.by_value[kpi][value].values[number] += count
-    # The total's counts are over episodes (with priority groups, each episode is on one row per group).
-    for number, count in await conn.fetch(
-        f"SELECT {n}, count(*) FROM kpi_facts{where} GROUP BY 1",  # noqa: S608
-        *args,
-    ):
-        result.total[kpi].values[number] += count
+        if not overlapping:
+            result.total[kpi].values[number] += count
+    if overlapping:
+        for number, count in await conn.fetch(
+            f"SELECT {n}, count(*) FROM kpi_facts{where} GROUP BY 1",  # noqa: S608
+            *args,
+        ):
+            result.total[kpi].values[number] += count
 
 
 def _where(filters: Filters) -> tuple[str, list[object]]:

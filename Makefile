@@ -50,6 +50,7 @@ bench: up ## benchmarks; figures go to docs/perf.md by hand after review
 	@$(RUN) python -m bench.kit_hop
 	@$(RUN) python -m bench.intake
 	@$(RUN) python -m bench.triage
+	@$(RUN) python -m bench.outcomes
 
 clean-stack: down ## stop the stack and delete its data
 	rm -rf .stack

@@ -70,7 +70,9 @@ def open_episodes(admin: str, n: int) -> None:
 
     async def run() -> None:
         role = role_for("outcomes")
-        pool = await asyncpg.create_pool(dsn_for_role(admin, role.role, role.password()), min_size=1, max_size=2)
+        pool = await asyncpg.create_pool(
+            dsn_for_role(admin, role.role, role.password()), min_size=1, max_size=2
+        )
         assert pool is not None
         try:
             ids = referral_ids(n)
@@ -80,7 +82,9 @@ def open_episodes(admin: str, n: int) -> None:
                     await uow.episodes.prefetch(episode_key(SECRET, r) for r in chunk)
                     for i, rid in enumerate(chunk, start):
                         data = triaged.model_copy(update={"district": districts[i % len(districts)]})
-                        opened = apply(None, episode_opened(uuid.uuid4(), episode_key(SECRET, rid), data, "active-blaby"))
+                        opened = apply(
+                            None, episode_opened(uuid.uuid4(), episode_key(SECRET, rid), data, "active-blaby")
+                        )
                         assert not isinstance(opened, Exception)
                         uow.episodes.save(opened)  # type: ignore[arg-type]
                     await uow.commit()
@@ -96,7 +100,9 @@ def activity_events(episodes: int, events: int) -> Iterator[Envelope[Any]]:
     ids = referral_ids(episodes)
     rng = random.Random(11)
     per_episode = max(1, events // episodes)
-    baseline = Measures.model_validate_json('{"timepoint": "baseline", "mvpa_minutes_per_week": 40, "activity_index": "inactive", "wellbeing_swemwbs": 20}')
+    baseline = Measures.model_validate_json(
+        '{"timepoint": "baseline", "mvpa_minutes_per_week": 40, "activity_index": "inactive", "wellbeing_swemwbs": 20}'
+    )
     sent = 0
     for step in range(per_episode):
         for rid in ids:
@@ -113,10 +119,18 @@ def activity_events(episodes: int, events: int) -> Iterator[Envelope[Any]]:
                 case 3:
                     kind, extra = ProviderResponseType.ENROLLED, {"sessions_offered": 12}
                 case _:
-                    kind = rng.choice([ProviderResponseType.SESSION_ATTENDED, ProviderResponseType.SESSION_MISSED])
+                    kind = rng.choice(
+                        [ProviderResponseType.SESSION_ATTENDED, ProviderResponseType.SESSION_MISSED]
+                    )
                     extra = {}
             data = template.model_copy(
-                update={"activity": kind, "occurred_on": on, "provider_id": "active-blaby", "measures": None, **extra}
+                update={
+                    "activity": kind,
+                    "occurred_on": on,
+                    "provider_id": "active-blaby",
+                    "measures": None,
+                    **extra,
+                }
             )
             assert isinstance(data, ProviderActivity)
             yield new_envelope(ProviderActivityV1, data, producer="provider-notify", referral_id=rid)
@@ -134,8 +148,9 @@ async def time_queries(admin: str, rows: int) -> list[tuple[str, float, float]]:
             "INSERT INTO kpi_facts SELECT f.episode_id || '-' || g,"
             " '2026-' || lpad((1 + g % 12)::text, 2, '0'), programme, provider_id,"
             " ($2::text[])[1 + (g + length(f.episode_id)) % 9], imd_quintile, ethnic_group, age_band, sex,"
-            " plus_groups, " + ", ".join(f"f.{c}" for c in await _contribution_columns(conn)) +
-            " FROM kpi_facts f, generate_series(1, $1) g",
+            " plus_groups, "
+            + ", ".join(f"f.{c}" for c in await _contribution_columns(conn))
+            + " FROM kpi_facts f, generate_series(1, $1) g",
             copies - 1,
             districts,
         )
@@ -145,9 +160,17 @@ async def time_queries(admin: str, rows: int) -> list[tuple[str, float, float]]:
         timings = []
         queries: list[tuple[str, Any]] = [
             (f"by {by}", lambda by=by: kpi_cells(conn, by=by))
-            for by in (KpiDimension.ALL, KpiDimension.PROGRAMME, KpiDimension.DISTRICT, KpiDimension.PRIORITY_GROUP, "month")
+            for by in (
+                KpiDimension.ALL,
+                KpiDimension.PROGRAMME,
+                KpiDimension.DISTRICT,
+                KpiDimension.PRIORITY_GROUP,
+                "month",
+            )
         ]
-        queries.append(("by district, one month", lambda: kpi_cells(conn, by=KpiDimension.DISTRICT, period="2026-03")))
+        queries.append(
+            ("by district, one month", lambda: kpi_cells(conn, by=KpiDimension.DISTRICT, period="2026-03"))
+        )
         queries.append(("dashboard (4 charts)", lambda: charts(conn)))
         for name, query in queries:
             spent = []
@@ -183,7 +206,9 @@ async def _contribution_columns(conn: asyncpg.Connection) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--episodes", type=int, default=10000)
     parser.add_argument("--events", type=int, default=60000)
     parser.add_argument("--kpi-episodes", type=int, default=1_000_000)

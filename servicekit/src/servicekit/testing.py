@@ -19,6 +19,7 @@ import psycopg
 import pytest
 from aiokafka.structs import ConsumerRecord
 from psycopg import sql
+from referral_schemas import Envelope, dump_event, topic_for
 
 from servicekit.db.migrate import KIT_MIGRATIONS, apply_migrations
 from servicekit.messaging.admin import TopicLayout, delete_topics, ensure_topics
@@ -158,3 +159,17 @@ async def isolated_topic_prefix(kafka_bootstrap: str) -> AsyncIterator[str]:
     await ensure_topics(kafka_bootstrap, layouts)
     yield prefix
     await asyncio.wait_for(delete_topics(kafka_bootstrap, [t.name for t in layouts]), 60)
+
+
+def event_records(prefix: str, events: Sequence[Envelope[Any]], first_offset: int) -> list[ConsumerRecord]:
+    """`events` as the records a consumer of their registry topics (under `prefix`) would receive,
+    keyed by referral, at offsets counting up from `first_offset`."""
+    return [
+        consumer_record(
+            prefix + topic_for(e.event_type),
+            dump_event(e),
+            key=str(e.referral_id).encode(),
+            offset=first_offset + i,
+        )
+        for i, e in enumerate(events)
+    ]

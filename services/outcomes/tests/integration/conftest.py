@@ -17,11 +17,11 @@ from outcomes.bootstrap import bootstrap
 from outcomes.domain.episode import Episode
 from outcomes.service_layer.recording import Keys
 from outcomes.settings import OutcomesSettings
-from referral_schemas import Envelope, dump_event, new_envelope, parse_event, topic_for
+from referral_schemas import Envelope, new_envelope, parse_event
 from referral_schemas.enums import District, Programme, Sex
 from referral_schemas.examples import example
 from servicekit.service import Service
-from servicekit.testing import consumer_record, reset_schema, with_changes
+from servicekit.testing import event_records, reset_schema, with_changes
 
 TOKENS = {"leicester-city-leisure": "city-token", "active-rutland": "rutland-token"}
 PROVIDER = "leicester-city-leisure"
@@ -65,17 +65,8 @@ class Outcomes:
         return Keys(self.service.settings.episode_key_secret.get_secret_value().encode())  # type: ignore[attr-defined]
 
     async def deliver(self, *events: Envelope[Any]) -> None:
-        records = []
-        for e in events:
-            self.offset += 1
-            records.append(
-                consumer_record(
-                    self.prefix + topic_for(e.event_type),
-                    dump_event(e),
-                    key=str(e.referral_id).encode(),
-                    offset=self.offset,
-                )
-            )
+        records = event_records(self.prefix, events, self.offset + 1)
+        self.offset += len(records)
         await self.service.consumers[0].apply_batch(records)
 
     async def episode(self, referral_id: uuid.UUID) -> Episode | None:

@@ -11,14 +11,14 @@ from typing import Any
 
 import asyncpg
 import pytest
-from referral_schemas import dump_event, new_envelope, parse_event, topic_for
+from referral_schemas import new_envelope, parse_event
 from referral_schemas.enums import DeprivationSource
 from referral_schemas.events.referral import ReferralAccepted
 from referral_schemas.examples import example
 from referral_schemas.registry import ReferralAcceptedV1
 from servicekit.db.migrate import migrate_service
 from servicekit.service import Service
-from servicekit.testing import consumer_record, reset_schema, with_changes
+from servicekit.testing import event_records, reset_schema, with_changes
 from triage.bootstrap import bootstrap
 from triage.settings import TriageSettings
 
@@ -49,17 +49,8 @@ class Triage:
     offset: int = 0
 
     async def deliver(self, *events: Any) -> None:
-        records = []
-        for e in events:
-            self.offset += 1
-            records.append(
-                consumer_record(
-                    self.prefix + topic_for(e.event_type),
-                    dump_event(e),
-                    key=str(e.referral_id).encode(),
-                    offset=self.offset,
-                )
-            )
+        records = event_records(self.prefix, events, self.offset + 1)
+        self.offset += len(records)
         await self.service.consumers[0].apply_batch(records)
 
     async def outbox(self, referral_id: uuid.UUID) -> list[Any]:

@@ -31,8 +31,9 @@ from servicekit.messaging.broker import create_broker
 from servicekit.messaging.consumer import ConsumerPolicy, EventConsumer, Handler, Prefetch
 from servicekit.messaging.dead_letters import DeadLetterPublisher
 from servicekit.observability.logging import setup_logging
+from servicekit.observability.metrics import BACKGROUND_RESTARTS
 from servicekit.observability.tracing import setup_tracing
-from servicekit.resilience import retry_transient
+from servicekit.resilience import is_transient, retry_transient
 from servicekit.roles import role_for
 from servicekit.settings import InfraSettings, dsn_for_role
 
@@ -142,13 +143,32 @@ class Service:
             self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")
         await self.broker.start()
         self._tasks = [
-            asyncio.create_task(work(), name=f"{self.name}-background") for work in self._background
+            asyncio.create_task(self._supervised(work), name=f"{self.name}-background")
+            for work in self._background
         ]
         log.info("%s started", self.name)
 
     def add_background(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Run `work()` from start to stop (timers, file watchers); it is cancelled at stop."""
+        """Run `work()` from start to stop (timers, file watchers); it is cancelled at stop.
+        A failure (the database away, say) is logged and `work()` started again after a pause."""
         self._background.append(work)
+
+    async def _supervised(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await work()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                BACKGROUND_RESTARTS.labels(self.name, getattr(work, "__name__", "work")).inc()
+                if is_transient(exc):
+                    log.warning("background work waits for a dependency (%r); restarting it", exc)
+                else:
+                    log.exception("background work failed; restarting it")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.settings.retry_backoff_max_s)
 
     async def open_database(self) -> None:
         """Migrate (unless disabled) and open the pool; waits out a database that is away."""

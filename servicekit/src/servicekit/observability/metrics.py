@@ -27,3 +27,6 @@ BATCH_SECONDS = Histogram(
 OUTBOX_PUBLISHED = Counter("kit_outbox_published_total", "Outbox rows published", ["schema"])
 OUTBOX_PENDING = Gauge("kit_outbox_pending", "Unsent outbox rows at the last relay pass", ["schema"])
 RELAY_ACTIVE = Gauge("kit_relay_active", "1 when this instance holds the relay lock", ["schema"])
+BACKGROUND_RESTARTS = Counter(
+    "kit_background_restarts_total", "Background work restarted after a failure", ["service", "work"]
+)

@@ -11,6 +11,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from referral_schemas import Envelope, topic_for
+from servicekit.calendar import england_bank_holidays
 from servicekit.db.uow import UnitOfWork
 from servicekit.reloading import Reloadable
 from servicekit.service import Service
@@ -18,8 +19,9 @@ from servicekit.service import Service
 from provider_notify.adapters.webhook import WebhookSender
 from provider_notify.domain.channels import load_channels
 from provider_notify.domain.delivery import RetryPolicy
+from provider_notify.domain.reminders import reminder_due
 from provider_notify.entrypoints import http
-from provider_notify.service_layer.deadlines import handle_status, keep_expiring
+from provider_notify.service_layer.deadlines import handle_status, keep_expiring, keep_reminding
 from provider_notify.service_layer.delivery import (
     Deliverer,
     NotifyContext,
@@ -82,5 +84,13 @@ def bootstrap(
 
     service.add_background(deliverer)
     service.add_background(lambda: keep_expiring(service.uow, ctx.now))
+    if settings.remind_before_working_days:
+        holidays = england_bank_holidays()
+        days = settings.remind_before_working_days
+
+        def remind_at(deadline: datetime, assigned_at: datetime) -> datetime | None:
+            return reminder_due(deadline, assigned_at, days, holidays)
+
+        service.add_background(lambda: keep_reminding(service.uow, ctx.now, remind_at))
     service.add_background(channels.watch)
     return service

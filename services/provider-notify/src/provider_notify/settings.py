@@ -22,6 +22,13 @@ class NotifySettings(ServiceSettings):
     give_up_after_s: float = Field(24 * 3600.0, gt=0, description="Park a delivery failing this long")
     deliver_batch: int = Field(200, ge=1, description="Due deliveries leased per pass")
     lease_s: float = Field(60.0, gt=0, description="A leased delivery is retried by others after this")
+    remind_before_working_days: int = Field(
+        1,
+        ge=0,
+        le=20,
+        description="Remind a provider that has not answered this many working days before the "
+        "contact deadline (England bank holidays skipped); 0 turns reminders off",
+    )
     api_keys: dict[str, str] = Field(
         default_factory=dict,
         description="Providers' HTTP access: JSON object of provider_id to the SHA-256 hex digest "

@@ -36,8 +36,9 @@ def routes(api_keys: Mapping[str, str], uow_factory: Callable[[], UnitOfWork]) -
             return None
         async with uow_factory() as uow:
             row = await uow.connection.fetchrow(
-                "SELECT referral_id, payload, stage, delivery_state FROM assignments"
-                " WHERE assignment_id = $1 AND provider_id = $2",
+                "SELECT a.referral_id, a.payload, a.stage, a.delivery_state, r.reminded_at"
+                " FROM assignments a LEFT JOIN reminders r ON r.assignment_id = a.assignment_id"
+                " WHERE a.assignment_id = $1 AND a.provider_id = $2",
                 assignment_id,
                 provider_id,
             )
@@ -46,6 +47,8 @@ def routes(api_keys: Mapping[str, str], uow_factory: Callable[[], UnitOfWork]) -
         doc = {
             "stage": row["stage"],
             "delivery_state": row["delivery_state"],
+            # Reminders are not pushed (no event contract for one), so a provider finds them here.
+            "reminded_at": row["reminded_at"].isoformat() if row["reminded_at"] else None,
             "assignment": json.loads(row["payload"]),
         }
         return row["referral_id"], doc

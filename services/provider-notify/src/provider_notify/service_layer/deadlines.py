@@ -5,12 +5,21 @@ The timer is a query over `assignments` (pending and past the deadline), run eve
 its assignment.expired event commit together, so a restart neither loses nor repeats one.
 A cancelled referral's open assignments are closed the same way, so a late answer is refused;
 either way an undelivered webhook stops being retried (delivery_state "stopped").
+
+Reminders before the deadline are a sibling timer over `reminders`: each assignment still
+awaiting an answer gets one row, scheduled with the working-day calendar (which SQL lacks), and
+fires at most once, only while the assignment is still pending and before its deadline. A
+reminder is recorded for operators and shown on the provider's GET of the assignment; nothing is
+pushed, because no event contract describes a reminder and resending the assignment would read
+as a second assignment.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +29,8 @@ from referral_schemas.enums import ReferralStatus
 from referral_schemas.events.assignment import AssignmentExpired
 from referral_schemas.registry import AssignmentExpiredV1
 from servicekit.db.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 PRODUCER = "provider-notify"
 EXPIRE_DUE = """
@@ -76,3 +87,87 @@ async def handle_status(event: Envelope[Any], uow: UnitOfWork) -> None:
         event.referral_id,
         [s.value for s in FINAL],
     )
+
+
+# (contact deadline, when the assignment was made) -> when to remind, or None for no reminder
+Schedule = Callable[[datetime, datetime], datetime | None]
+
+UNSCHEDULED = """
+SELECT a.assignment_id, a.provider_id, a.contact_deadline, a.created_at FROM assignments a
+WHERE a.stage = 'pending' AND a.contact_deadline > $1
+    AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.assignment_id = a.assignment_id)
+ORDER BY a.contact_deadline LIMIT $2
+"""
+SCHEDULE = """
+INSERT INTO reminders (assignment_id, provider_id, remind_at, state, reason, scheduled_at)
+VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (assignment_id) DO NOTHING
+"""
+# The share lock on the assignment waits out (SKIP LOCKED: leaves for the next pass) a response
+# or an expiry being recorded, so a reminder never lands on an assignment answered meanwhile.
+REMIND_DUE = """
+WITH due AS (
+    SELECT r.assignment_id, a.stage, a.stage = 'pending' AND a.contact_deadline > $1 AS open
+    FROM reminders r JOIN assignments a ON a.assignment_id = r.assignment_id
+    WHERE r.state = 'waiting' AND r.remind_at <= $1
+    ORDER BY r.remind_at LIMIT $2
+    FOR UPDATE OF r SKIP LOCKED
+    FOR SHARE OF a SKIP LOCKED)
+UPDATE reminders r SET
+    state = CASE WHEN due.open THEN 'reminded' ELSE 'not_needed' END,
+    reminded_at = CASE WHEN due.open THEN $1::timestamptz END,
+    reason = CASE WHEN due.open THEN NULL
+                  WHEN due.stage = 'pending' THEN 'contact deadline passed'
+                  ELSE 'assignment ' || due.stage END
+FROM due WHERE r.assignment_id = due.assignment_id
+RETURNING r.assignment_id, r.provider_id, r.state
+"""
+
+
+@dataclass(frozen=True)
+class ReminderPass:
+    scheduled: int
+    reminded: int
+    not_needed: int
+
+    @property
+    def busy(self) -> bool:
+        return self.scheduled + self.reminded + self.not_needed > 0
+
+
+async def remind_due(
+    uow_factory: Callable[[], UnitOfWork], now: datetime, schedule: Schedule, batch: int = 500
+) -> ReminderPass:
+    """Schedule reminders for assignments that have none yet, then fire those due at `now`."""
+    async with uow_factory() as uow:
+        conn = uow.connection
+        unscheduled = await conn.fetch(UNSCHEDULED, now, batch)
+        rows: list[tuple[Any, ...]] = []
+        for a in unscheduled:
+            try:
+                at = schedule(a["contact_deadline"], a["created_at"])
+            except ValueError as exc:
+                # A date the calendar will not guess at must not stop every other reminder.
+                log.warning("no reminder for assignment %s: %s", a["assignment_id"], exc)
+                rows.append((a["assignment_id"], a["provider_id"], None, "not_needed", str(exc), now))
+                continue
+            state, reason = ("waiting", None) if at is not None else ("not_needed", "deadline too near")
+            rows.append((a["assignment_id"], a["provider_id"], at, state, reason, now))
+        if rows:
+            await conn.executemany(SCHEDULE, rows)
+        fired = await conn.fetch(REMIND_DUE, now, batch)
+        await uow.commit()
+    reminded = [r for r in fired if r["state"] == "reminded"]
+    for r in reminded:
+        log.info("reminded provider %s of assignment %s", r["provider_id"], r["assignment_id"])
+    return ReminderPass(len(unscheduled), len(reminded), len(fired) - len(reminded))
+
+
+async def keep_reminding(
+    uow_factory: Callable[[], UnitOfWork],
+    now: Callable[[], datetime],
+    schedule: Schedule,
+    every_s: float = 1.0,
+) -> None:
+    while True:
+        if not (await remind_due(uow_factory, now(), schedule)).busy:
+            await asyncio.sleep(every_s)

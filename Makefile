@@ -5,13 +5,16 @@ export UV_PYTHON_DOWNLOADS := never
 UV = $(shell ./scripts/ensure-uv.sh)
 RUN = $(UV) run --frozen --all-packages
 
-.PHONY: help install up down status logs test browser test-unit lint format schemas bench clean-stack
+.PHONY: help install demo up down status logs test browser test-unit lint format schemas bench clean-stack
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 install: ## install uv and the locked Python dependencies into .venv
 	@$(UV) sync --frozen --all-packages --quiet
+
+demo: up ## the main job: the four services on a synthetic LLR population, progress, KPIs, dashboard
+	@$(RUN) python -m referrals_demo $(DEMO_ARGS)
 
 up: install ## start Kafka and PostgreSQL (or use KAFKA_BOOTSTRAP_SERVERS/DATABASE_URL), provision, report health
 	@$(RUN) referrals up

@@ -11,6 +11,7 @@ from llr_geo.lookup import (
     lookup_postcode,
     neighbours_by_distance,
     normalise_postcode,
+    served_postcodes,
 )
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "lookup_postcode",
     "neighbours_by_distance",
     "normalise_postcode",
+    "served_postcodes",
 ]

@@ -176,3 +176,9 @@ def neighbours_by_distance(district: District) -> list[tuple[District, float]]:
     here = district_centroid(district)
     others = [(d, distance_km(here, c)) for d, c in _centroids().items() if d is not district]
     return sorted(others, key=lambda pair: (pair[1], pair[0].value))
+
+
+def served_postcodes() -> list[str]:
+    """Every postcode in the nine LLR districts, in the table's order."""
+    table = _postcodes()
+    return [p for p, i in table.row.items() if table.in_llr[i] and table.lad[i] in LAD_DISTRICTS]

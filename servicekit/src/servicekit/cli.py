@@ -42,6 +42,15 @@ def up() -> None:
     console.print("[green]stack is up and healthy")
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def demo(ctx: typer.Context) -> None:
+    """Run the four services on a synthetic LLR population and print the KPIs (options: --help)."""
+    import subprocess
+    import sys
+
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "referrals_demo", *ctx.args]))  # noqa: S603
+
+
 @app.command()
 def down() -> None:
     """Stop the local Kafka and PostgreSQL (their data stays in .stack/)."""

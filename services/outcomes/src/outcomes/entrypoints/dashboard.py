@@ -126,10 +126,9 @@ def _figure(chart: Chart) -> dict[str, Any]:
         traces.append(trace)
     rate = all(_AGGREGATES[kpi] is Aggregate.RATE for kpi, _ in chart.series.values())
     layout = {
-        "title": {"text": chart.title},
         "barmode": "group",
         "yaxis": {"tickformat": ".0%" if rate else ""},
-        "margin": {"t": 50, "b": 120},
+        "margin": {"t": 20, "b": 120},
     }
     return {"data": traces, "layout": layout}
 

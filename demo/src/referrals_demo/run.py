@@ -1,0 +1,315 @@
+"""The demo run: the four services as processes on the local stack, GP systems and discharge teams
+submitting a synthetic population, providers working it through, and the KPIs at the end.
+
+Each run starts from empty service schemas and its own copy of every topic (a fresh prefix), so
+the KPIs printed are this run's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+import yaml
+from aiokafka import AIOKafkaConsumer
+from referral_schemas import dump_event
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from servicekit.messaging.admin import ensure_topics
+from servicekit.settings import InfraSettings, StackSettings
+from servicekit.stack.control import platform_topics
+from servicekit.testing import reset_schema
+
+from referrals_demo.population import referrals
+from referrals_demo.providers import WEBHOOK_PROVIDERS, Providers, api_keys, secret_env, webhook_secret
+
+SERVICES = (
+    ("referral-intake", "referral_intake", "INTAKE"),
+    ("triage", "triage", "TRIAGE"),
+    ("provider-notify", "provider_notify", "NOTIFY"),
+    ("outcomes", "outcomes", "OUTCOMES"),
+)
+# Where a referral's life ends, as its referrer hears it.
+FINAL = {"completed", "closed", "rejected", "returned_to_referrer", "signposted", "cancelled"}
+
+
+@dataclass(frozen=True)
+class Ports:
+    intake: int = 8081
+    triage: int = 8082
+    notify: int = 8083
+    outcomes: int = 8084
+    providers: int = 8090
+
+    def of(self, module: str) -> int:
+        return {
+            "referral_intake": self.intake,
+            "triage": self.triage,
+            "provider_notify": self.notify,
+            "outcomes": self.outcomes,
+        }[module]
+
+
+class Demo:
+    def __init__(
+        self, count: int, rate: float, ports: Ports, console: Console, home: Path | None = None
+    ) -> None:
+        self.count, self.rate, self.ports, self.console = count, rate, ports, console
+        self.infra = InfraSettings()
+        self.prefix = f"demo-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:4]}."
+        self.home = home or StackSettings().dir / "demo"
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.statuses: dict[str, str] = {}
+        self.seen: Counter[str] = Counter()
+
+    # ------------------------------------------------------------------ services
+    def start_services(self) -> None:
+        admin = self.infra.database_url.get_secret_value()
+        for service, _, _ in SERVICES:
+            reset_schema(admin, service)
+        asyncio.run(ensure_topics(self.infra.kafka_bootstrap_servers, platform_topics(self.prefix)))
+        (self.home / "logs").mkdir(parents=True, exist_ok=True)
+        channels = self.home / "providers.yaml"
+        channels.write_text(
+            yaml.safe_dump(
+                {
+                    "providers": [
+                        {
+                            "provider_id": p,
+                            "channel": "webhook",
+                            "url": f"http://127.0.0.1:{self.ports.providers}/providers/{p}/assignments",
+                            "secret_env": secret_env(p),
+                        }
+                        for p in WEBHOOK_PROVIDERS
+                    ]
+                }
+            )
+        )
+        keys = json.dumps(api_keys())
+        env = os.environ | {
+            "DATABASE_URL": admin,
+            "KAFKA_BOOTSTRAP_SERVERS": self.infra.kafka_bootstrap_servers,
+            "TOPIC_PREFIX": self.prefix,
+            "INTAKE_ACCEPT_TEST_NHS_NUMBERS": "true",
+            "NOTIFY_PROVIDERS_FILE": str(channels),
+            "NOTIFY_API_KEYS": keys,
+            "OUTCOMES_API_KEYS": keys,
+            "OUTCOMES_KPI_PUBLISH_INTERVAL_S": "5",
+            **{secret_env(p): webhook_secret(p) for p in WEBHOOK_PROVIDERS},
+        }
+        for service, module, prefix in SERVICES:
+            log = (self.home / "logs" / f"{service}.log").open("wb")
+            self.procs[service] = subprocess.Popen(  # noqa: S603 - our own modules
+                [sys.executable, "-m", module],
+                env=env | {f"{prefix}_HTTP_PORT": str(self.ports.of(module))},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    async def wait_ready(self) -> None:
+        async with httpx.AsyncClient() as client, asyncio.timeout(120):
+            for service, module, _ in SERVICES:
+                url = f"http://127.0.0.1:{self.ports.of(module)}/ready"
+                while True:
+                    proc = self.procs[service]
+                    if proc.poll() is not None:
+                        raise RuntimeError(
+                            f"{service} exited with {proc.returncode}; see {self.home / 'logs' / service}.log"
+                        )
+                    try:
+                        if (await client.get(url)).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    await asyncio.sleep(0.25)
+
+    def stop_services(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    # ------------------------------------------------------------------ the run
+    async def play(self) -> Providers:
+        bootstrap = self.infra.kafka_bootstrap_servers
+        providers = Providers(
+            f"http://127.0.0.1:{self.ports.notify}", f"http://127.0.0.1:{self.ports.outcomes}"
+        )
+        server = uvicorn.Server(
+            uvicorn.Config(
+                providers.webhook_app(), host="127.0.0.1", port=self.ports.providers, log_config=None,
+                access_log=False,
+            )
+        )  # fmt: skip
+        background = [
+            asyncio.create_task(server.serve()),
+            asyncio.create_task(providers.read_kafka(bootstrap, self.prefix + "provider.assignments.v1")),
+            asyncio.create_task(self._follow_statuses(bootstrap)),
+        ]
+        try:
+            with Progress(
+                TextColumn("{task.description:<44}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=self.console,
+            ) as progress:  # fmt: skip
+                submitted = progress.add_task("GP systems and discharge teams submit", total=self.count)
+                answered = progress.add_task("intake answers (accepted or rejected)", total=self.count)
+                placed = progress.add_task("assignments made (of triage decisions)", total=None)
+                finished = progress.add_task("referrals finished (any final state)", total=self.count)
+                submitting = asyncio.create_task(self._submit(bootstrap, progress, submitted))
+                async with asyncio.timeout(max(600, self.count)):
+                    while True:
+                        progress.update(answered, completed=self.seen["accepted"] + self.seen["rejected"])
+                        progress.update(
+                            placed, completed=self.seen["assigned"], total=self.seen["triaged"] or None
+                        )
+                        done = sum(1 for s in self.statuses.values() if s in FINAL)
+                        progress.update(finished, completed=done)
+                        if submitting.done() and done >= self.count and providers.busy == 0:
+                            break
+                        await asyncio.sleep(0.3)
+                await submitting
+            await asyncio.sleep(2 * 5)  # two KPI publishing passes and the last relay round
+            return providers
+        finally:
+            server.should_exit = True
+            for task in background[1:]:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await providers.close()
+
+    async def _submit(self, bootstrap: str, progress: Progress, task: Any) -> None:
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+        await producer.start()
+        try:
+            start = time.perf_counter()
+            for i, event in enumerate(referrals(self.count)):
+                key = f"{event.data.source_system}:{event.data.source_referral_id}".encode()
+                await producer.send(self.prefix + "referral.submitted.v1", dump_event(event), key=key)
+                progress.update(task, completed=i + 1)
+                delay = start + (i + 1) / self.rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+    async def _follow_statuses(self, bootstrap: str) -> None:
+        consumer = AIOKafkaConsumer(
+            self.prefix + "referral.status.v1", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+            group_id=f"demo-referrers-{uuid.uuid4().hex[:6]}",
+        )  # fmt: skip
+        await consumer.start()
+        try:
+            async for record in consumer:
+                event = json.loads(record.value or b"{}")
+                data = event.get("data", {})
+                status = data.get("status")
+                if status is None:
+                    continue
+                self.seen[status] += 1
+                key = f"{data['source_system']}:{data['source_referral_id']}"
+                if self.statuses.get(key) not in FINAL:
+                    self.statuses[key] = status
+        finally:
+            await consumer.stop()
+
+    # ------------------------------------------------------------------ the summary
+    async def summary(self, providers: Providers) -> None:
+        ends = Counter(s for s in self.statuses.values())
+        table = Table(title="How the referrals ended (as their referrers heard it)")
+        table.add_column("status")
+        table.add_column("referrals", justify="right")
+        for status, n in ends.most_common():
+            table.add_row(status, str(n))
+        self.console.print(table)
+        taken = ", ".join(f"{n} by {channel}" for channel, n in providers.tally.taken.items())
+        self.console.print(f"Providers took {sum(providers.tally.taken.values())} assignments ({taken}).")
+        if providers.tally.refused:
+            self.console.print(f"[yellow]{len(providers.tally.refused)} provider requests were refused, e.g.")
+            for line in providers.tally.refused[:3]:
+                self.console.print(f"  {line}", markup=False)
+        base = f"http://127.0.0.1:{self.ports.outcomes}"
+        async with httpx.AsyncClient() as client:
+            cells = (await client.get(f"{base}/kpis", params={"by": "programme"})).json()["cells"]
+            gap = (await client.get(f"{base}/kpis", params={"by": "core20"})).json()["cells"]
+        self.console.print(_kpi_table("KPIs by programme (cells under 5 suppressed)", cells))
+        self.console.print(_kpi_table("KPIs, Core20 areas and the rest", gap))
+        self.console.print(
+            f"Dashboard: [bold]{base}/dashboard[/bold]   KPIs as CSV: {base}/kpis.csv?by=district"
+        )
+
+
+# (KPI, column heading) in the summary tables.
+SHOWN = (
+    ("uptake", "uptake"),
+    ("completion", "completed"),
+    ("adherence", "attended"),
+    ("inactive_to_active_12w", "inactive→active"),
+    ("activity_minutes_change", "MVPA min/wk"),
+    ("wellbeing_change", "SWEMWBS"),
+)
+
+
+def _kpi_table(title: str, cells: list[dict[str, Any]]) -> Table:
+    by = {(c["kpi"], c["dimension_value"]): c for c in cells}
+    table = Table(title=title)
+    table.add_column("")
+    table.add_column("referred", justify="right")
+    for _, heading in SHOWN:
+        table.add_column(heading, justify="right")
+    for value in sorted({c["dimension_value"] for c in cells}):
+        referred = by.get(("uptake", value))
+        count = (
+            "supp." if referred is None or referred["denominator"] is None else str(referred["denominator"])
+        )
+        table.add_row(value, count, *(_shown(kpi, by.get((kpi, value))) for kpi, _ in SHOWN))
+    return table
+
+
+def _shown(kpi: str, cell: dict[str, Any] | None) -> str:
+    if cell is None:
+        return "-"
+    if cell["suppression"] != "none":
+        return "supp."
+    value = cell["value"]
+    return f"{value:+.1f}" if kpi.endswith("_change") else f"{value:.0%}"
+
+
+def run(count: int, rate: float, ports: Ports, serve: bool, console: Console) -> Path:
+    demo = Demo(count, rate, ports, console)
+    console.print(f"[bold]Demo[/bold]: {count} referrals at {rate:g}/s; topics under {demo.prefix!r}")
+    console.print(f"Service logs: {demo.home}/logs")
+    demo.start_services()
+    try:
+        asyncio.run(demo.wait_ready())
+        console.print("referral-intake, triage, provider-notify and outcomes are ready")
+        providers = asyncio.run(demo.play())
+        asyncio.run(demo.summary(providers))
+        if serve:
+            console.print("The services keep running for the dashboard; Ctrl-C stops them.")
+            try:
+                signal.pause()
+            except KeyboardInterrupt:
+                pass
+    finally:
+        demo.stop_services()
+    return demo.home

@@ -16,6 +16,7 @@ from referral_schemas import new_envelope
 from referral_schemas.enums import District
 from referral_schemas.examples import example
 from referral_schemas.registry import ReferralAcceptedV1, ReferralSubmittedV1
+from referrals_demo.population import nhs_test_number
 
 # Three real postcodes from each of the nine LLR districts, alphabetical by district (ONS
 # postcode to MSOA lookup and NSPL centroids, OGL; see geo/src/llr_geo/data/ATTRIBUTION.md).
@@ -37,20 +38,6 @@ CONDITIONS = [
     ("414916001", "Obesity"),
     ("239873007", "Osteoarthritis of knee"),
 ]
-
-
-def nhs_test_number(n: int) -> str:
-    """The n-th (n < 500,000) distinct NHS test number (999 range) passing the modulus 11 check.
-
-    Candidates come in pairs 2n, 2n+1: their remainders differ, so at most one of them would
-    need the never-issued check digit 10, and no two n share a number.
-    """
-    for candidate in (999_000_000 + 2 * n, 999_000_000 + 2 * n + 1):
-        digits = f"{candidate:09d}"
-        check = 11 - sum(int(d) * w for d, w in zip(digits, range(10, 1, -1), strict=True)) % 11
-        if check != 10:
-            return digits + str(check % 11)
-    raise AssertionError("unreachable: one of two consecutive candidates is valid")
 
 
 def submissions(count: int, *, seed: int = 7, invalid_share: float = 0.1) -> Iterator[ReferralSubmittedV1]:

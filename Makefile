@@ -14,7 +14,7 @@ install: ## install uv and the locked Python dependencies into .venv
 	@$(UV) sync --frozen --all-packages --quiet
 
 demo: up ## the main job: the four services on a synthetic LLR population, progress, KPIs, dashboard
-	@$(RUN) python -m referrals_demo $(DEMO_ARGS)
+	@$(RUN) python -m referrals_demo demo $(DEMO_ARGS)
 
 up: install ## start Kafka and PostgreSQL (or use KAFKA_BOOTSTRAP_SERVERS/DATABASE_URL), provision, report health
 	@$(RUN) referrals up

@@ -62,7 +62,10 @@ class Tally:
 
 
 class Providers:
-    def __init__(self, notify_url: str, outcomes_url: str, *, seed: int = 5, concurrency: int = 24) -> None:
+    def __init__(
+        self, notify_url: str, outcomes_url: str, *, seed: int = 5, concurrency: int = 24, play: bool = True
+    ) -> None:
+        self.play = play  # False: take assignments and answer nothing (fault tests)
         self.notify_url, self.outcomes_url = notify_url, outcomes_url
         self.rng = random.Random(seed)  # noqa: S311 - play, not secrets
         self.tally = Tally()
@@ -109,6 +112,8 @@ class Providers:
             return  # a redelivery: the provider already has it
         self._seen.add(key)
         self.tally.taken[channel] += 1
+        if not self.play:
+            return
         task = asyncio.create_task(self._work_through(assignment.data))
         self._work.add(task)
         task.add_done_callback(self._work.discard)

@@ -73,6 +73,7 @@ class Demo:
         self.home = home or StackSettings().dir / "demo"
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.statuses: dict[str, str] = {}
+        self._env: dict[str, str] = {}
         self.seen: Counter[str] = Counter()
 
     # ------------------------------------------------------------------ services
@@ -110,14 +111,20 @@ class Demo:
             "OUTCOMES_KPI_PUBLISH_INTERVAL_S": "5",
             **{secret_env(p): webhook_secret(p) for p in WEBHOOK_PROVIDERS},
         }
-        for service, module, prefix in SERVICES:
-            log = (self.home / "logs" / f"{service}.log").open("wb")
-            self.procs[service] = subprocess.Popen(  # noqa: S603 - our own modules
-                [sys.executable, "-m", module],
-                env=env | {f"{prefix}_HTTP_PORT": str(self.ports.of(module))},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        self._env = env
+        for service, _, _ in SERVICES:
+            self.launch(service)
+
+    def launch(self, service: str) -> None:
+        """Start `service` as its own process (again, after a crash), logging to its file."""
+        module, prefix = next((m, p) for s, m, p in SERVICES if s == service)
+        log = (self.home / "logs" / f"{service}.log").open("ab")
+        self.procs[service] = subprocess.Popen(  # noqa: S603 - our own modules
+            [sys.executable, "-m", module],
+            env=self._env | {f"{prefix}_HTTP_PORT": str(self.ports.of(module))},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
     async def wait_ready(self) -> None:
         async with httpx.AsyncClient() as client, asyncio.timeout(120):

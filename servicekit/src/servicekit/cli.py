@@ -48,7 +48,16 @@ def demo(ctx: typer.Context) -> None:
     import subprocess
     import sys
 
-    raise typer.Exit(subprocess.call([sys.executable, "-m", "referrals_demo", *ctx.args]))  # noqa: S603
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "referrals_demo", "demo", *ctx.args]))  # noqa: S603
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def reconcile(ctx: typer.Context) -> None:
+    """Check a run: every referral accounted for once, every side effect once (options: --help)."""
+    import subprocess
+    import sys
+
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "referrals_demo", "reconcile", *ctx.args]))  # noqa: S603
 
 
 @app.command()

@@ -35,6 +35,8 @@ from servicekit.testing import reset_schema
 
 from referrals_demo.population import referrals
 from referrals_demo.providers import WEBHOOK_PROVIDERS, Providers, api_keys, secret_env, webhook_secret
+from referrals_demo.reconcile import reconcile
+from referrals_demo.report import show_report
 
 SERVICES = (
     ("referral-intake", "referral_intake", "INTAKE"),
@@ -258,6 +260,13 @@ class Demo:
         async with httpx.AsyncClient() as client:
             cells = (await client.get(f"{base}/kpis", params={"by": "programme"})).json()["cells"]
             gap = (await client.get(f"{base}/kpis", params={"by": "core20"})).json()["cells"]
+        report = await reconcile(
+            self.infra.database_url.get_secret_value(),
+            self.infra.kafka_bootstrap_servers,
+            self.prefix,
+            expect_final=True,
+        )
+        show_report(report, self.console)
         self.console.print(_kpi_table("KPIs by programme (cells under 5 suppressed)", cells))
         self.console.print(_kpi_table("KPIs, Core20 areas and the rest", gap))
         self.console.print(

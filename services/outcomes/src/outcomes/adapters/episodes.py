@@ -1,9 +1,11 @@
 """Outcomes' repository: episodes, their KPI facts, parked and refused events, assignments.
 
-Episodes a batch touches are locked in one query (`prefetch`) and held in the transaction;
-changed episodes and their KPI facts are written as one statement each just before commit.
-Locking inserts a bare row for an episode not seen yet, so two consumers that meet the same new
-episode serialise on it instead of both creating it.
+Episodes a batch touches are locked in one query (`prefetch`) and held in the transaction, with
+the KPI fact stored for each; changed episodes and the facts that changed are written as one
+statement each just before commit, and the KPI tallies (see kpi_tallies.py) are moved by the
+difference between each episode's stored fact and its new one. Locking inserts a bare row for an
+episode not seen yet, so two consumers that meet the same new episode serialise on it instead of
+both creating it.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from pydantic import TypeAdapter
 from referral_schemas.enums import KpiName
 from servicekit.db.uow import UnitOfWork
 
+from outcomes.adapters.kpi_tallies import apply_deltas
 from outcomes.domain.episode import ActivityRecorded, Episode, Refused
-from outcomes.domain.facts import KpiFact, kpi_fact
-from outcomes.domain.kpis import KPIS
+from outcomes.domain.facts import KpiFact, TallyDeltas, kpi_fact
+from outcomes.domain.kpis import KPIS, Contribution
 
 EPISODE_JSON: TypeAdapter[Episode] = TypeAdapter(Episode)
 ACTIVITY_JSON: TypeAdapter[ActivityRecorded] = TypeAdapter(ActivityRecorded)
@@ -49,6 +52,8 @@ _FACT_UPSERT = (
         if c != "episode_id"
     )
 )
+# The stored fact of each episode, read with it (null columns where it has none yet).
+_FACT_COLUMNS = ", ".join(f"f.{c}" for c in f"{_DIMENSIONS}, plus_groups, {_CONTRIBUTIONS}".split(", ")[1:])
 
 
 class EpisodeRepository:
@@ -56,6 +61,7 @@ class EpisodeRepository:
         self._uow = uow
         self._known: dict[str, Episode | None] = {}
         self._dirty: dict[str, Episode] = {}
+        self._stored_facts: dict[str, KpiFact | None] = {}
 
     # ------------------------------------------------------------------ episodes
     async def prefetch(self, episode_ids: Iterable[str]) -> None:
@@ -69,13 +75,15 @@ class EpisodeRepository:
             "INSERT INTO episodes (episode_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", ids
         )
         rows = await conn.fetch(
-            "SELECT episode_id, state FROM episodes WHERE episode_id = ANY($1::text[])"
-            " ORDER BY episode_id FOR UPDATE",
+            f"SELECT e.episode_id, e.state, {_FACT_COLUMNS} FROM episodes e"  # noqa: S608
+            " LEFT JOIN kpi_facts f ON f.episode_id = e.episode_id WHERE e.episode_id = ANY($1::text[])"
+            " ORDER BY e.episode_id FOR UPDATE OF e",
             ids,
         )
         for row in rows:
             state = row["state"]
             self._known[row["episode_id"]] = None if state is None else EPISODE_JSON.validate_json(state)
+            self._stored_facts[row["episode_id"]] = _stored_fact(row)
 
     async def get(self, episode_id: str) -> Episode | None:
         """The episode (None if not opened yet), locked until the unit of work ends."""
@@ -100,11 +108,30 @@ class EpisodeRepository:
             [e.episode_id for e in episodes],
             [EPISODE_JSON.dump_json(e).decode() for e in episodes],
         )
-        facts = [kpi_fact(e) for e in episodes]
+        unread = [e.episode_id for e in episodes if e.episode_id not in self._stored_facts]
+        if unread:  # saved without being loaded through `prefetch`: read what is stored now
+            for row in await conn.fetch(
+                f"SELECT f.episode_id, {_FACT_COLUMNS} FROM kpi_facts f"  # noqa: S608
+                " WHERE f.episode_id = ANY($1::text[])",
+                unread,
+            ):
+                self._stored_facts[row["episode_id"]] = _stored_fact(row)
+        deltas = TallyDeltas()
+        facts = []
+        for episode in episodes:
+            fact = kpi_fact(episode)
+            # Most steps (a session attended while the programme runs) change no KPI: then the
+            # stored fact stands and the tallies stay as they are.
+            if deltas.replace(self._stored_facts.get(episode.episode_id), fact):
+                facts.append(fact)
+                self._stored_facts[episode.episode_id] = fact
+        if not facts:
+            return
         await conn.execute(_FACT_UPSERT, *_fact_arrays(facts))
+        await apply_deltas(conn, deltas)
         await conn.execute(
-            "INSERT INTO kpi_dirty (month) SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING",
-            [f.month for f in facts],
+            "INSERT INTO kpi_dirty (month) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+            sorted(deltas.months),
         )
 
     # ------------------------------------------------------------------ assignments
@@ -167,6 +194,28 @@ class EpisodeRepository:
             refused.message,
             event_json,
         )
+
+
+def _stored_fact(row: asyncpg.Record) -> KpiFact | None:
+    """The fact as stored, from its columns; None where the episode has none."""
+    if row["month"] is None:
+        return None
+    return KpiFact(
+        episode_id=row["episode_id"],
+        month=row["month"],
+        programme=row["programme"],
+        provider_id=row["provider_id"],
+        district=row["district"],
+        imd_quintile=row["imd_quintile"],
+        ethnic_group=row["ethnic_group"],
+        age_band=row["age_band"],
+        sex=row["sex"],
+        plus_groups=tuple(row["plus_groups"]),
+        contributions=tuple(
+            None if row[d] is None else Contribution(row[n], row[d])
+            for n, d in (contribution_columns(kpi.name) for kpi in KPIS)
+        ),
+    )
 
 
 def _fact_arrays(facts: list[KpiFact]) -> list[list[object]]:

@@ -1,9 +1,13 @@
-"""KPI tallies summed by Postgres over the episodes' facts, one breakdown at a time.
+"""KPI tallies summed by Postgres, one breakdown at a time.
 
 Each breakdown value gets, per KPI, the sums of the numerators and denominators its episodes
 contribute and how many contribute; a median KPI also gets how often each value occurs. These are
 the tallies the incremental accumulator keeps, so the figures and disclosure control after them
 are the domain's own.
+
+A breakdown with no filter but the period (what the dashboard, the outcome.kpi stream and most API
+calls ask), or by month or "all" with one filter, sums the tallies kept per month (kpi_tallies,
+see kpi_tallies.py): a few hundred rows. Any other filtered breakdown scans the facts.
 """
 
 from __future__ import annotations
@@ -59,6 +63,77 @@ class Breakdown:
 
 async def breakdown(conn: asyncpg.Connection, by: Dimension, filters: Filters) -> Breakdown:
     """The tallies of every KPI broken down `by`, over the episodes matching every filter."""
+    period = filters.get(MONTH)
+    others = [(d, v) for d, v in filters.items() if d != MONTH]
+    if not others:
+        return await tallied_breakdown(conn, by, period)
+    if len(others) == 1 and by in (KpiDimension.ALL, MONTH):
+        # A tally of (dimension, value) per month holds exactly the episodes the filter selects.
+        return await tallied_breakdown(conn, by, period, others[0])
+    return await facts_breakdown(conn, by, filters)
+
+
+_TALLY_SUMS: Final = "sum(numerator)::bigint, sum(denominator)::bigint, sum(episodes)::bigint"
+
+
+async def tallied_breakdown(
+    conn: asyncpg.Connection, by: Dimension, period: str | None, only: tuple[Dimension, str] | None = None
+) -> Breakdown:
+    """The breakdown `by` of the episodes referred in `period` (all when None), from the tallies;
+    `only` (a dimension and its value) selects the episodes of one cell, when `by` is month or all."""
+    args: list[object] = []
+    if only is not None:
+        if by not in (KpiDimension.ALL, MONTH):
+            raise ValueError(f"the tallies break one cell's episodes down by month or all, not {by}")
+        args += [str(only[0]), only[1]]
+        conditions = ["dimension = $1 AND dimension_value = $2"]
+        cell = "month" if by == MONTH else f"'{ALL_VALUE}'"
+    elif by == MONTH:
+        conditions, cell = [f"dimension = '{ALL_VALUE}'"], "month"
+    elif by is KpiDimension.ALL:
+        conditions, cell = [f"dimension = '{ALL_VALUE}'"], "dimension_value"
+    else:
+        # The cells, and the total from the "all" tallies (cells of priority groups overlap);
+        # a null cell is the total.
+        args.append(str(by))
+        conditions = [f"dimension IN ($1, '{ALL_VALUE}')"]
+        cell = "CASE WHEN dimension = $1 THEN dimension_value END"
+    if period is not None:
+        args.append(period)
+        conditions.append(f"month = ${len(args)}")
+    where = " AND ".join(conditions)
+    # One statement, so the sums and the value counts come from one snapshot.
+    rows = await conn.fetch(
+        f"SELECT {cell}, kpi, NULL::integer, {_TALLY_SUMS} FROM kpi_tallies"  # noqa: S608
+        f" WHERE {where} GROUP BY 1, 2"
+        f" UNION ALL SELECT {cell}, kpi, value, NULL, NULL, sum(count)::bigint FROM kpi_value_counts"
+        f" WHERE {where} GROUP BY 1, 2, 3",
+        *args,
+    )
+    # Cells never overlap but for priority groups, whose total comes from its own rows.
+    total_is_sum = by == MONTH or by is KpiDimension.ALL or only is not None
+    result = Breakdown()
+    for value, kpi_name, number, n, d, episodes in rows:
+        if not episodes:
+            continue
+        kpi = KpiName(kpi_name)
+        targets = []
+        if value is not None:
+            targets.append(result.by_value.setdefault(kpi, {}).setdefault(value, Tally()))
+        if value is None or total_is_sum:
+            targets.append(result.total.setdefault(kpi, Tally()))
+        for tally in targets:
+            if number is None:
+                tally.numerator += n
+                tally.denominator += d
+                tally.episodes += episodes
+            else:
+                tally.values[number] += episodes
+    return result
+
+
+async def facts_breakdown(conn: asyncpg.Connection, by: Dimension, filters: Filters) -> Breakdown:
+    """`breakdown` summed over the facts themselves, for any filters."""
     where, args = _where(filters)
     overlapping = by is KpiDimension.PRIORITY_GROUP
     value_sql = "pg.value" if overlapping else _VALUE[by]

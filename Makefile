@@ -54,6 +54,7 @@ bench: up ## benchmarks; figures go to docs/perf.md by hand after review
 	@$(RUN) python -m bench.intake
 	@$(RUN) python -m bench.triage
 	@$(RUN) python -m bench.outcomes
+	@$(RUN) python -m bench.notify
 
 clean-stack: down ## stop the stack and delete its data
 	rm -rf .stack

@@ -28,6 +28,8 @@ from servicekit.testing import reset_schema, with_changes
 
 pytestmark = pytest.mark.infra
 
+TRACED = ("INTAKE", "TRIAGE", "NOTIFY", "OUTCOMES")
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -48,7 +50,7 @@ async def _wait_ready(port: int, proc: subprocess.Popen[str]) -> None:
 
 
 async def test_a_gp_referral_on_kafka_becomes_a_provider_assignment_and_a_status_trail(
-    test_database_url, kafka_bootstrap, isolated_topic_prefix
+    test_database_url, kafka_bootstrap, isolated_topic_prefix, tmp_path
 ):
     prefix = isolated_topic_prefix
     for service in ("referral-intake", "triage", "provider-notify", "outcomes"):
@@ -75,6 +77,8 @@ async def test_a_gp_referral_on_kafka_becomes_a_provider_assignment_and_a_status
                 "TRIAGE_HTTP_PORT": str(ports["triage"]),
                 "NOTIFY_HTTP_PORT": str(ports["provider_notify"]),
                 "OUTCOMES_HTTP_PORT": str(ports["outcomes"]),
+                # Each service writes its spans to a file of its own.
+                **{f"{p}_TRACE_EXPORTER": f"jsonl:{tmp_path / p.lower()}.jsonl" for p in TRACED},
             },
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,  # an unread pipe would fill and stall the service
@@ -176,3 +180,14 @@ async def test_a_gp_referral_on_kafka_becomes_a_provider_assignment_and_a_status
     assert outcome["data"]["milestone"] == "accepted"
     assert outcome["data"]["provider_id"] == "active-leicester"
     assert outcome["referral_id"] is None and str(rid) not in json.dumps(outcome)
+
+    # One referral, one trace: every service's spans about it share the trace the GP's event began.
+    spans = [
+        json.loads(line)
+        for p in TRACED
+        for line in (tmp_path / f"{p.lower()}.jsonl").read_text().splitlines()
+    ]
+    ours = [s for s in spans if s["attributes"].get("referral.id") == str(rid)]
+    services = {s["resource"]["attributes"]["service.name"] for s in ours}
+    assert services == {"referral-intake", "triage", "provider-notify", "outcomes"}
+    assert len({s["context"]["trace_id"] for s in ours}) == 1

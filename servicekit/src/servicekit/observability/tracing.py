@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -83,3 +84,22 @@ def context_from_kafka_headers(headers: Iterable[tuple[str, bytes]]) -> context.
 def trace_id_hex() -> str | None:
     ctx = trace.get_current_span().get_span_context()
     return format(ctx.trace_id, "032x") if ctx.is_valid else None
+
+
+@contextlib.contextmanager
+def continue_trace(headers_json: str, name: str) -> Iterator[None]:
+    """Work done later for an event (a provider's answer over HTTP, a webhook delivery) joins the
+    trace of the event it belongs to, whose W3C context was stored as JSON headers. With tracing
+    on, the work gets a span of its own under that context; either way, events emitted inside
+    carry it on."""
+    carrier = {} if headers_json == NO_TRACE_HEADERS else json.loads(headers_json)
+    parent = propagate.extract(carrier)
+    if tracing_enabled():
+        with trace.get_tracer("servicekit").start_as_current_span(name, context=parent):
+            yield
+        return
+    token = context.attach(parent)
+    try:
+        yield
+    finally:
+        context.detach(token)

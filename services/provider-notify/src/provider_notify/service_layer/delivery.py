@@ -11,8 +11,10 @@ are published. Leases expire, so a deliverer that dies mid-attempt costs a retry
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +28,9 @@ from referral_schemas.enums import DeliveryChannel
 from referral_schemas.events.assignment import AssignmentDelivered, AssignmentDeliveryFailed
 from referral_schemas.registry import AssignmentDeliveredV1, AssignmentDeliveryFailedV1
 from servicekit.db.uow import UnitOfWork
+from servicekit.observability.tracing import continue_trace, current_trace_headers
+
+log = logging.getLogger(__name__)
 
 PRODUCER = "provider-notify"
 PROVIDER_TOPIC = "provider.assignments.v1"
@@ -47,8 +52,8 @@ async def handle_assignment_created(event: Envelope[Any], uow: UnitOfWork, ctx: 
     kafka = channel is DeliveryChannel.KAFKA
     stored = await uow.connection.fetchval(
         "INSERT INTO assignments (assignment_id, referral_id, provider_id, channel, delivery_state, payload,"
-        " contact_deadline, attempts, next_attempt_at, delivered_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        " contact_deadline, attempts, next_attempt_at, delivered_at, trace_headers)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         " ON CONFLICT (assignment_id) DO NOTHING RETURNING assignment_id",
         data.assignment_id,
         event.referral_id,
@@ -60,8 +65,12 @@ async def handle_assignment_created(event: Envelope[Any], uow: UnitOfWork, ctx: 
         1 if kafka else 0,
         None if kafka else now,
         now if kafka else None,
+        current_trace_headers(),  # so that the delivery and the answers join the referral's trace
     )
-    if stored is None or not kafka:
+    if stored is None:
+        return
+    if not kafka:
+        uow.on_flush(_announce_due)  # one NOTIFY per transaction, delivered when it commits
         return
     # The provider's own copy, keyed by provider so that Kafka ACLs can confine each to its own.
     uow.publish(event, topic=PROVIDER_TOPIC, key=data.provider_id, aggregate_type="provider")
@@ -78,22 +87,55 @@ async def handle_assignment_created(event: Envelope[Any], uow: UnitOfWork, ctx: 
     )
 
 
-LEASE_DUE = """
-UPDATE assignments SET leased_until = $2
-WHERE assignment_id IN (
-    SELECT assignment_id FROM assignments
-    WHERE delivery_state = 'pending' AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until < $1)
-    ORDER BY next_attempt_at LIMIT $3
-    FOR UPDATE SKIP LOCKED)
-RETURNING assignment_id, provider_id, payload, attempts, first_failed_at
+# Due deliveries, oldest first, of providers with room for more: candidates only, not locked.
+DUE_CANDIDATES = """
+SELECT assignment_id, provider_id FROM assignments
+WHERE delivery_state = 'pending' AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until < $1)
+    AND provider_id <> ALL($2::text[])
+ORDER BY next_attempt_at LIMIT $3
 """
+# The lease, re-checked row by row under its lock: a row another deliverer leased meanwhile is skipped.
+LEASE = """
+UPDATE assignments SET leased_until = $3
+WHERE assignment_id = ANY($1::uuid[]) AND delivery_state = 'pending' AND next_attempt_at <= $2
+    AND (leased_until IS NULL OR leased_until < $2)
+RETURNING assignment_id, provider_id, payload, attempts, first_failed_at, trace_headers
+"""
+# Outcomes of a group, in one statement: an outcome whose attempt number is no longer next (its
+# lease lapsed and another attempt was recorded first) changes nothing and is not returned.
+RECORD = """
+WITH recorded AS (
+    UPDATE assignments a SET attempts = o.attempt, delivery_state = o.state, next_attempt_at = o.next_at,
+        leased_until = NULL, first_failed_at = o.first_failed,
+        delivered_at = CASE WHEN o.state = 'delivered' THEN $9 ELSE a.delivered_at END
+    FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+        AS o(assignment_id, attempt, state, next_at, first_failed)
+    WHERE a.assignment_id = o.assignment_id AND a.attempts = o.attempt - 1
+    RETURNING a.assignment_id, o.attempt)
+INSERT INTO delivery_attempts (assignment_id, attempt, at, status, error, outcome, elapsed_ms)
+SELECT d.assignment_id, d.attempt, $9, d.status, d.error, d.outcome, d.elapsed_ms
+FROM unnest($1::uuid[], $2::int[], $6::int[], $7::text[], $8::text[], $10::float8[])
+    AS d(assignment_id, attempt, status, error, outcome, elapsed_ms)
+JOIN recorded USING (assignment_id, attempt)
+RETURNING assignment_id
+"""
+# Sent with the commit that stores a webhook assignment, so that a waiting deliverer starts at once.
+DUE_CHANNEL = "provider_notify_due"
+
+
+async def _announce_due(conn: asyncpg.Connection) -> None:
+    await conn.execute(f"NOTIFY {DUE_CHANNEL}")
 
 
 class Deliverer:
-    """Leases due deliveries and posts each as its own task, recorded in its own transaction.
+    """Leases due deliveries and posts each as its own task; outcomes are group-committed.
 
-    No pass waits for its slowest endpoint: a slow provider ties up at most
-    `per_provider` of the `total` concurrent requests, and everyone else's keep flowing.
+    No pass waits for its slowest endpoint: a slow provider ties up at most `per_provider` of
+    the `total` concurrent requests, and everyone else's keep flowing. Only what can be sent
+    soon is leased: at most `queued` times `per_provider` deliveries of one provider, and
+    `queued` times `total` in all, are leased and not yet recorded. So a lease (`ctx.lease`)
+    outlives the wait behind its provider's earlier deliveries, even for an endpoint that
+    times out, and a slow provider's backlog stays in the table, not in this process's queue.
     """
 
     def __init__(
@@ -106,6 +148,7 @@ class Deliverer:
         *,
         total: int = 200,
         per_provider: int = 8,
+        queued: int = 2,
     ) -> None:
         self._pool, self._uow_factory, self._sender, self._ctx, self._rng = (
             pool,
@@ -117,26 +160,78 @@ class Deliverer:
         self._total = asyncio.Semaphore(total)
         self._per_provider: dict[str, asyncio.Semaphore] = {}
         self._limit = per_provider
+        self._provider_room = queued * per_provider
+        self._room = queued * total
+        self._in_flight: dict[str, int] = {}  # leased, not yet recorded, by provider
+        self._in_flight_total = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._outcomes: list[tuple[asyncpg.Record, Attempt]] = []
         self._recording = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._full = False  # the last pass stopped for want of room in all
+        self._blocked: set[str] = set()  # providers the last pass left out for want of their room
 
     async def pass_once(self) -> int:
-        """Lease what is due and start delivering it; returns how many were leased."""
+        """Lease what is due and has room, and start delivering it; returns how many were leased."""
+        self._wake.clear()
+        room = min(self._ctx.batch, self._room - self._in_flight_total)
+        if room <= 0:
+            self._full = True
+            return 0
+        full = [p for p, n in self._in_flight.items() if n >= self._provider_room]
         now = self._ctx.now()
         async with self._pool().acquire() as conn:
-            due = await conn.fetch(LEASE_DUE, now, now + self._ctx.lease, self._ctx.batch)
+            candidates = await conn.fetch(DUE_CANDIDATES, now, full, room)
+            taken: dict[str, int] = {}
+            chosen = []
+            self._blocked = set(full)
+            for c in candidates:
+                p = c["provider_id"]
+                if self._in_flight.get(p, 0) + taken.get(p, 0) < self._provider_room:
+                    taken[p] = taken.get(p, 0) + 1
+                    chosen.append(c["assignment_id"])
+                else:
+                    self._blocked.add(p)
+            due = await conn.fetch(LEASE, chosen, now, now + self._ctx.lease) if chosen else []
+        self._full = len(candidates) == room
         channels = self._ctx.channels()
         for row in due:
+            self._in_flight[row["provider_id"]] = self._in_flight.get(row["provider_id"], 0) + 1
+            self._in_flight_total += 1
             task = asyncio.create_task(self._deliver(row, channels))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return len(due)
 
+    async def wait(self, idle_s: float) -> None:
+        """Until new assignments are announced, room frees up after a full pass, or `idle_s`."""
+        try:
+            async with asyncio.timeout(idle_s):
+                await self._wake.wait()
+        except TimeoutError:
+            pass
+
+    def wake(self, *_: object) -> None:
+        self._wake.set()
+
+    @contextlib.asynccontextmanager
+    async def listening(self) -> AsyncIterator[None]:
+        """Woken by the commit of every new webhook assignment (any instance's), while inside."""
+        async with self._pool().acquire() as conn:
+            await conn.add_listener(DUE_CHANNEL, self.wake)
+            try:
+                yield
+            finally:
+                if not conn.is_closed():
+                    await conn.remove_listener(DUE_CHANNEL, self.wake)
+
     async def drain(self) -> None:
         """Wait for every delivery started so far (tests, shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks))
+
+    async def close(self) -> None:
+        await self._sender.aclose()
 
     async def _deliver(self, row: asyncpg.Record, channels: Channels) -> None:
         provider = channels.of(row["provider_id"])
@@ -154,6 +249,7 @@ class Deliverer:
                     row["payload"].encode(),
                     delivery_id=str(row["assignment_id"]),
                     now=int(self._ctx.now().timestamp()),
+                    pool=provider.provider_id,
                 )
         self._outcomes.append((row, result))
         await self._record_outcomes()
@@ -168,51 +264,82 @@ class Deliverer:
             if not self._outcomes:
                 return
             batch, self._outcomes = self._outcomes, []
-            async with self._uow_factory() as uow:
-                for row, result in batch:
-                    await _record(uow, row, result, self._ctx, self._rng)
-                await uow.commit()
+            try:
+                async with self._uow_factory() as uow:
+                    await _record(uow, batch, self._ctx, self._rng)
+                    await uow.commit()
+            except Exception:
+                log.exception(
+                    "recording %d delivery outcomes failed; retried when their leases lapse", len(batch)
+                )
+            finally:
+                for row, _ in batch:
+                    self._in_flight[row["provider_id"]] -= 1
+                    self._in_flight_total -= 1
+                if (self._full and self._in_flight_total <= self._room // 2) or any(
+                    self._in_flight.get(p, 0) <= self._provider_room // 2 for p in self._blocked
+                ):
+                    self.wake()
+
+
+# attempt, state, next_attempt_at, first_failed_at, status, error, outcome, elapsed_ms
+_Row = tuple[int, str, datetime | None, datetime | None, int | None, str | None, str, float]
 
 
 async def _record(
-    uow: UnitOfWork, row: asyncpg.Record, result: Attempt, ctx: NotifyContext, rng: random.Random
+    uow: UnitOfWork,
+    batch: list[tuple[asyncpg.Record, Attempt]],
+    ctx: NotifyContext,
+    rng: random.Random,
 ) -> None:
     now = ctx.now()
-    number = row["attempts"] + 1
-    first_failed = row["first_failed_at"] or (now if result.outcome is not Outcome.DELIVERED else None)
-    give_up = result.outcome is Outcome.GIVE_UP or (
-        result.outcome is Outcome.RETRY
-        and first_failed is not None
-        and ctx.policy.exhausted((now - first_failed).total_seconds())
+    rows: dict[Any, _Row] = {}
+    settled: dict[Any, tuple[asyncpg.Record, Attempt, str, int]] = {}
+    for row, result in batch:
+        if row["assignment_id"] in rows:  # the same attempt twice (a lapsed lease): the first counts
+            continue
+        number = row["attempts"] + 1
+        first_failed = row["first_failed_at"] or (now if result.outcome is not Outcome.DELIVERED else None)
+        give_up = result.outcome is Outcome.GIVE_UP or (
+            result.outcome is Outcome.RETRY
+            and first_failed is not None
+            and ctx.policy.exhausted((now - first_failed).total_seconds())
+        )
+        state = "delivered" if result.outcome is Outcome.DELIVERED else "failed" if give_up else "pending"
+        next_at = now + timedelta(seconds=ctx.policy.delay(number, rng)) if state == "pending" else None
+        rows[row["assignment_id"]] = (
+            number,
+            state,
+            next_at,
+            first_failed,
+            result.status,
+            result.error,
+            result.outcome.value,
+            result.elapsed_ms,
+        )
+        if state != "pending":
+            settled[row["assignment_id"]] = (row, result, state, number)
+    numbers, states, next_ats, first_faileds, statuses, errors, outcomes, elapsed = (
+        list(column) for column in zip(*rows.values(), strict=True)
     )
-    state = "delivered" if result.outcome is Outcome.DELIVERED else "failed" if give_up else "pending"
-    next_at = now + timedelta(seconds=ctx.policy.delay(number, rng)) if state == "pending" else None
-    conn = uow.connection
-    await conn.execute(
-        "INSERT INTO delivery_attempts (assignment_id, attempt, at, status, error, outcome, elapsed_ms)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        row["assignment_id"],
-        number,
-        now,
-        result.status,
-        result.error,
-        result.outcome.value,
-        result.elapsed_ms,
+    recorded = await uow.connection.fetch(
+        RECORD, list(rows), numbers, states, next_ats, first_faileds, statuses, errors, outcomes, now, elapsed
     )
-    await conn.execute(
-        "UPDATE assignments SET attempts = $2, delivery_state = $3, next_attempt_at = $4,"
-        " leased_until = NULL, first_failed_at = $5,"
-        " delivered_at = CASE WHEN $3 = 'delivered' THEN $6 ELSE delivered_at END"
-        " WHERE assignment_id = $1",
-        row["assignment_id"],
-        number,
-        state,
-        next_at,
-        first_failed,
-        now,
-    )
-    if state == "pending":
-        return
+    for r in recorded:
+        if r["assignment_id"] in settled:
+            _announce(uow, *settled[r["assignment_id"]], now)
+
+
+def _announce(
+    uow: UnitOfWork, row: asyncpg.Record, result: Attempt, state: str, number: int, now: datetime
+) -> None:
+    with continue_trace(row["trace_headers"], f"webhook {state}"):
+        _emit_settled(uow, row, result, state, number, now)
+
+
+def _emit_settled(
+    uow: UnitOfWork, row: asyncpg.Record, result: Attempt, state: str, number: int, now: datetime
+) -> None:
     cause = parse_event(row["payload"].encode())
     referral_id = cause.referral_id
     assert referral_id is not None  # assignment events always name their referral
@@ -239,7 +366,12 @@ async def _record(
 
 
 async def keep_delivering(deliverer: Deliverer, idle_s: float = 0.2) -> None:
-    """The deliverer's loop: passes until cancelled, pausing only when nothing was due."""
-    while True:
-        if await deliverer.pass_once() == 0:
-            await asyncio.sleep(idle_s)
+    """The deliverer's loop: passes until cancelled, pausing only when nothing was leased, until
+    an assignment is stored, room frees up, or `idle_s` has passed (retries falling due)."""
+    try:
+        async with deliverer.listening():
+            while True:
+                if await deliverer.pass_once() == 0:
+                    await deliverer.wait(idle_s)
+    finally:
+        await deliverer.close()

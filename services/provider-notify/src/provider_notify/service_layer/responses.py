@@ -18,6 +18,7 @@ from referral_schemas.events.assignment import AssignmentDeclined
 from referral_schemas.events.provider import ProviderActivity, ProviderResponse
 from referral_schemas.registry import AssignmentDeclinedV1, ProviderActivityV1
 from servicekit.db.uow import UnitOfWork
+from servicekit.observability.tracing import continue_trace
 
 PRODUCER = "provider-notify"
 
@@ -41,7 +42,8 @@ async def handle_response(cause: Envelope[Any], uow: UnitOfWork) -> ResponseResu
     if earlier is not None:
         return ResponseResult("repeat", earlier["code"], earlier["message"])
     row = await conn.fetchrow(
-        "SELECT provider_id, stage, payload FROM assignments WHERE assignment_id = $1 FOR UPDATE",
+        "SELECT provider_id, stage, payload, trace_headers FROM assignments"
+        " WHERE assignment_id = $1 FOR UPDATE",
         r.assignment_id,
     )
     result: ResponseResult
@@ -56,7 +58,8 @@ async def handle_response(cause: Envelope[Any], uow: UnitOfWork) -> ResponseResu
                 r.assignment_id,
                 step.stage.value,
             )
-            _announce(uow, cause, r, parse_event(row["payload"].encode()))
+            with continue_trace(row["trace_headers"], f"provider {r.response.value}"):
+                _announce(uow, cause, r, parse_event(row["payload"].encode()))
             result = ResponseResult("applied", stage=step.stage.value)
         else:
             result = ResponseResult("refused", step.code, step.message)

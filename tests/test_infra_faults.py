@@ -59,7 +59,8 @@ async def _submit(bootstrap: str, topic: str, count: int, seed: int) -> None:
 
 def _run_with(
     fault: Callable[[Demo, str], Awaitable[None]], database_url: str, bootstrap: str, tmp_path, seed: int
-) -> tuple[Demo, Report]:
+) -> tuple[Report, dict[str, int]]:
+    """The run's reconciliation once drained, and the services that exited on their own."""
     ports = Ports(*(_free_port() for _ in range(5)))
     demo = Demo(COUNT, 0, ports, Console(quiet=True), home=tmp_path)
     receiver = Providers("http://unused", "http://unused", play=False)
@@ -87,16 +88,16 @@ def _run_with(
     demo.start_services()
     try:
         report = asyncio.run(run())
+        exited = {s: p.returncode for s, p in demo.procs.items() if p.poll() is not None}
     finally:
         demo.stop_services()
-    return demo, report
+    return report, exited
 
 
-def _assert_settled(demo: Demo, report: Report) -> None:
+def _assert_settled(report: Report, exited: dict[str, int]) -> None:
     for c in report.checks:
         print(f"  {'ok' if c.ok else 'FAILED'}  {c.name}: {c.detail}")
     assert report.ok, [c for c in report.checks if not c.ok]
-    exited = {s: p.returncode for s, p in demo.procs.items() if p.poll() is not None}
     assert exited == {}, f"services gave up instead of waiting: {exited}"
 
 
@@ -115,8 +116,7 @@ def test_the_services_wait_out_a_broker_restart_mid_run(env, tmp_path):
         await asyncio.sleep(5)
         await asyncio.to_thread(kafka.up)
 
-    demo, report = _run_with(restart_kafka, *env, tmp_path, seed=11)
-    _assert_settled(demo, report)
+    _assert_settled(*_run_with(restart_kafka, *env, tmp_path, seed=11))
 
 
 def test_the_services_wait_out_a_database_restart_mid_run(env, tmp_path):
@@ -127,8 +127,7 @@ def test_the_services_wait_out_a_database_restart_mid_run(env, tmp_path):
         await asyncio.sleep(5)
         await asyncio.to_thread(postgres.up)
 
-    demo, report = _run_with(restart_postgres, *env, tmp_path, seed=12)
-    _assert_settled(demo, report)
+    _assert_settled(*_run_with(restart_postgres, *env, tmp_path, seed=12))
 
 
 POISON = [
@@ -154,11 +153,16 @@ def test_poison_on_every_consumed_topic_goes_to_dead_letters_and_the_run_complet
         finally:
             await producer.stop()
 
-    demo, report = _run_with(inject, *env, tmp_path, seed=13)
-    _assert_settled(demo, report)
+    prefix: list[str] = []
+
+    async def inject_and_note(demo: Demo, bootstrap: str) -> None:
+        prefix.append(demo.prefix)
+        await inject(demo, bootstrap)
+
+    _assert_settled(*_run_with(inject_and_note, *env, tmp_path, seed=13))
     _, bootstrap = env
     for topic, n in injected.items():
-        letters = asyncio.run(list_dead_letters(bootstrap, demo.prefix + topic, limit=1000))
+        letters = asyncio.run(list_dead_letters(bootstrap, prefix[0] + topic, limit=1000))
         poison = [dl for dl in letters if (dl.key or b"").startswith(b"poison-")]
         # Every consumer group of the topic dead-letters each poison record once, with a reason.
         assert len(poison) >= n, (topic, len(poison))

@@ -43,7 +43,8 @@ class Report:
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    """Every record of `topic` as JSON, from the beginning to the end offsets of now."""
+    """Every event on `topic` (as JSON), from the beginning to the end offsets of now; records that
+    are no event at all (poison) are left to the dead-letter topics."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -61,9 +62,11 @@ async def read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
                 for r in records:
                     if r.value is not None:
                         try:
-                            out.append(json.loads(r.value))
+                            doc = json.loads(r.value)
                         except ValueError:
-                            pass  # poison injected on purpose; the dead-letter topics hold it
+                            doc = None
+                        if isinstance(doc, dict) and isinstance(doc.get("data"), dict) and "event_id" in doc:
+                            out.append(doc)
                     if r.offset + 1 >= ends[tp]:
                         remaining.discard(tp)
         return out
@@ -80,7 +83,7 @@ def _once_each(events: Iterable[dict[str, Any]], key: str) -> tuple[set[str], li
 
 
 async def reconcile(database_url: str, bootstrap: str, prefix: str, *, expect_final: bool) -> Report:
-    submitted = [e for e in await read_topic(bootstrap, prefix + "referral.submitted.v1") if "data" in e]
+    submitted = await read_topic(bootstrap, prefix + "referral.submitted.v1")
     created = await read_topic(bootstrap, prefix + "assignment.created.v1")
     delivered = await read_topic(bootstrap, prefix + "assignment.delivered.v1")
     triaged = await read_topic(bootstrap, prefix + "referral.triaged.v1")
@@ -104,7 +107,11 @@ async def _checks(
     def check(name: str, ok: bool, detail: str) -> None:
         checks.append(Check(name, ok, detail))
 
-    sources = {(e["data"]["source_system"], e["data"]["source_referral_id"]) for e in submitted}
+    sources = {
+        (e["data"]["source_system"], e["data"]["source_referral_id"])
+        for e in submitted
+        if "source_system" in e["data"] and "source_referral_id" in e["data"]
+    }
     stored = {
         (r["source_system"], r["source_referral_id"]): r["status"]
         for r in await conn.fetch("SELECT source_system, source_referral_id, status FROM intake.referrals")

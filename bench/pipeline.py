@@ -1,0 +1,684 @@
+"""The whole pipeline under load: the four services as processes, a referral from submission to
+its provider's delivery, beside a bare four-hop relay with the same batching.
+
+    uv run python -m bench.pipeline [--referrals 20000] [--rates 100,500] [--seconds 20]
+
+Everything runs against the local stack (`referrals up`), on the benchmark database and a fresh
+copy of every topic per run (the demo's `Demo`: empty service schemas, a new topic prefix). The
+three webhook providers are served by the demo's provider endpoint (taking deliveries, answering
+nothing) in a process of its own; the other providers read their Kafka topic, which counts as
+delivered when provider-notify publishes to it.
+
+- Throughput: a backlog of N referrals (the demo's synthetic population, serialised beforehand)
+  produced as fast as one producer can, the services already up. Timed from the first
+  referral.submitted record's timestamp to the last assignment.delivered record's timestamp;
+  the run then has to drain (every consumer group of the run at the end of its topics, every
+  outbox sent, no delivery pending, intake holding every referral) and `referrals reconcile`'s
+  checks must pass. A 1,000,000-referral backfill is extrapolated from this rate, not run.
+- Latency: referrals produced at a steady rate (e.g. 100/s and 500/s) for some seconds, fresh
+  services each; per referral from its referral.submitted record's timestamp to its
+  assignment.delivered record's timestamp (joined on referral_id, computed for the submission
+  with `referral_id_for`).
+- Resources: RSS of each service (its /metrics `process_resident_memory_bytes`) and of the Kafka
+  broker (/proc VmRSS), sampled every second: start (services ready), peak, end (drained).
+- Baseline: four bare consume → insert → produce hops (kit_hop's bare loop, forwarding a record
+  of the same shape so that hops chain) over five fresh topics, four processes at once, on a
+  backlog of N events; from the first record the first hop took to the last output of the
+  fourth hop acknowledged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from referral_schemas import dump_event, referral_id_for
+from referrals_demo.population import referrals
+from referrals_demo.reconcile import Report, reconcile
+from referrals_demo.run import SERVICES, Demo, Ports
+from rich.console import Console
+from servicekit.messaging.admin import TopicLayout, delete_topics, ensure_topics
+from servicekit.settings import InfraSettings, StackSettings
+from servicekit.stack.control import platform_topics
+
+from bench.common import machine_line, pct, provisioned_bench_database
+
+BATCH = 500  # the bare hops' batch, as kit_hop's (the services' consumers batch up to 500 too)
+PARTITIONS = 6
+SCHEMAS = ("intake", "triage", "notify", "outcomes")
+SUBMITTED = "referral.submitted.v1"
+DELIVERED = "assignment.delivered.v1"
+
+
+# ---------------------------------------------------------------- children
+async def bare_hop(dsn: str, bootstrap: str, in_topic: str, out_topic: str, expect: int) -> dict[str, Any]:
+    """kit_hop.run_bare's loop, forwarding an event of the input's shape (a new event_id, the
+    cause named) so that four of them chain; wall-clock stamps so the chain can be timed."""
+    consumer = AIOKafkaConsumer(
+        in_topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-bare-{uuid.uuid4().hex[:6]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=BATCH,
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        max_batch_size=512 * 1024,
+    )
+    conn = await asyncpg.connect(dsn)
+    await consumer.start()
+    await producer.start()
+    done = 0
+    started = None
+    while done < expect:
+        batches = await consumer.getmany(timeout_ms=100, max_records=BATCH)
+        records = [r for rs in batches.values() for r in rs]
+        if not records:
+            continue
+        started = started or time.time()
+        docs = [json.loads(r.value) for r in records]
+        async with conn.transaction():
+            await conn.execute(
+                "INSERT INTO hop_state SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[])",
+                [d["event_id"] for d in docs],
+                [d["referral_id"] for d in docs],
+                [d["data"]["response"] for d in docs],
+            )
+        futures = [
+            await producer.send(
+                out_topic,
+                json.dumps(d | {"event_id": str(uuid.uuid4()), "causation_id": d["event_id"]}).encode(),
+                key=r.key,
+            )
+            for d, r in zip(docs, records, strict=True)
+        ]
+        await asyncio.gather(*futures)
+        await consumer.commit()
+        done += len(records)
+    finished = time.time()
+    await consumer.stop()
+    await producer.stop()
+    await conn.close()
+    return {"started": started, "finished": finished, "events": done}
+
+
+def serve_providers(port: int) -> None:
+    """The three webhook providers' endpoint: verifies and takes each delivery, answers nothing."""
+    import uvicorn
+    from referrals_demo.providers import Providers
+
+    receiver = Providers("http://unused", "http://unused", play=False)
+    uvicorn.run(
+        receiver.webhook_app(),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        log_level="warning",
+    )
+
+
+# ---------------------------------------------------------------- helpers
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the providers' endpoint exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+def population(count: int, seed: int) -> list[tuple[bytes, bytes]]:
+    """`count` referral.submitted records (key, value), serialised before any clock starts."""
+    return [
+        (f"{e.data.source_system}:{e.data.source_referral_id}".encode(), dump_event(e))
+        for e in referrals(count, seed=seed, today=date.today())
+    ]
+
+
+async def produce_records(
+    bootstrap: str, topic: str, records: list[tuple[bytes, bytes]], rate: float | None
+) -> float:
+    """Send `records` (paced at `rate`/s, or as fast as possible); returns the seconds it took."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=512 * 1024)
+    await producer.start()
+    try:
+        start = time.perf_counter()
+        pending = []
+        for i, (key, value) in enumerate(records):
+            pending.append(await producer.send(topic, value, key=key))
+            if rate:
+                delay = start + (i + 1) / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+        await asyncio.gather(*pending)
+        return time.perf_counter() - start
+    finally:
+        await producer.stop()
+
+
+async def read_stamped(bootstrap: str, topic: str) -> list[tuple[int, dict[str, Any]]]:
+    """(Kafka timestamp ms, event) for every record on `topic` up to its end offsets of now."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        out: list[tuple[int, dict[str, Any]]] = []
+        remaining = {tp for tp in partitions if ends[tp] > 0}
+        while remaining:
+            for tp, records in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
+                for r in records:
+                    if r.value is not None:
+                        out.append((r.timestamp, json.loads(r.value)))
+                    if r.offset + 1 >= ends[tp]:
+                        remaining.discard(tp)
+        return out
+    finally:
+        await consumer.stop()
+
+
+def kafka_pid() -> int | None:
+    pid_file = StackSettings().dir / "kafka" / "kafka.pid"
+    try:
+        return int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        pass
+    found = subprocess.run(["pgrep", "-f", "kafka.Kafka"], capture_output=True, text=True, check=False)
+    pids = [int(p) for p in found.stdout.split()]
+    return pids[0] if pids else None
+
+
+def vm_rss_mb(pid: int) -> float | None:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    m = re.search(r"^VmRSS:\s+(\d+) kB", text, re.MULTILINE)
+    return int(m.group(1)) / 1024 if m else None
+
+
+METRIC = re.compile(r"^process_resident_memory_bytes\s+(\S+)", re.MULTILINE)
+
+
+@dataclass
+class Sampler:
+    """RSS of the four services (their /metrics) and of the broker (/proc), once a second."""
+
+    demo: Demo
+    broker_pid: int | None
+    samples: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+
+    async def run(self) -> None:
+        async with httpx.AsyncClient(timeout=2) as client:
+            while True:
+                at = time.time()
+                found = await asyncio.gather(*(self._service(client, s, m) for s, m, _ in SERVICES))
+                row = {s: mb for (s, _, _), mb in zip(SERVICES, found, strict=True) if mb is not None}
+                if self.broker_pid is not None and (mb := vm_rss_mb(self.broker_pid)) is not None:
+                    row["kafka broker"] = mb
+                self.samples.append((at, row))
+                await asyncio.sleep(max(0.0, at + 1 - time.time()))
+
+    async def _service(self, client: httpx.AsyncClient, service: str, module: str) -> float | None:
+        try:
+            page = await client.get(f"http://127.0.0.1:{self.demo.ports.of(module)}/metrics")
+            m = METRIC.search(page.text)
+            if m:
+                return float(m.group(1)) / 2**20
+        except httpx.HTTPError:
+            pass
+        return vm_rss_mb(self.demo.procs[service].pid)  # too busy to answer: the kernel's figure
+
+    def summary(self) -> dict[str, tuple[float, float, float]]:
+        """process → (start, peak, end) MB."""
+        series: defaultdict[str, list[float]] = defaultdict(list)
+        for _, row in self.samples:
+            for name, mb in row.items():
+                series[name].append(mb)
+        return {name: (v[0], max(v), v[-1]) for name, v in series.items()}
+
+
+# ---------------------------------------------------------------- drained?
+class Drain:
+    """Whether a run has drained: intake holds every referral, every consumer group of the run
+    is at the end of every topic it reads, every outbox row is sent, no delivery is pending."""
+
+    def __init__(self, admin_url: str, bootstrap: str, prefix: str, expect: int) -> None:
+        self.admin_url, self.bootstrap, self.prefix, self.expect = admin_url, bootstrap, prefix, expect
+
+    async def __aenter__(self) -> Drain:
+        self.conn = await asyncpg.connect(self.admin_url)
+        self.kafka_admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await self.kafka_admin.start()
+        self.offsets = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        await self.offsets.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.offsets.stop()
+        await self.kafka_admin.close()
+        await self.conn.close()
+
+    async def _database_settled(self) -> bool:
+        unsent = " + ".join(f"(SELECT count(*) FROM {s}.outbox WHERE sent_at IS NULL)" for s in SCHEMAS)
+        row = await self.conn.fetchrow(
+            f"SELECT (SELECT count(*) FROM intake.referrals) AS held, {unsent} AS unsent,"
+            " (SELECT count(*) FROM notify.assignments WHERE delivery_state = 'pending') AS pending,"
+            " (SELECT count(*) FROM triage.placements) AS placements,"
+            " (SELECT count(*) FROM notify.assignments) AS assignments"
+        )
+        return bool(
+            row["held"] >= self.expect
+            and row["unsent"] == 0
+            and row["pending"] == 0
+            and row["placements"] == row["assignments"]
+        )
+
+    async def _lag(self) -> tuple[int, dict[TopicPartition, int]]:
+        groups = [g[0] for g in await self.kafka_admin.list_consumer_groups() if g[0].startswith(self.prefix)]
+        committed: dict[tuple[str, TopicPartition], int] = {}
+        topics: set[tuple[str, str]] = set()
+        for group in groups:
+            for tp, meta in (await self.kafka_admin.list_consumer_group_offsets(group)).items():
+                committed[(group, tp)] = meta.offset
+                topics.add((group, tp.topic))
+        await self.offsets._client.force_metadata_update()
+        tps = {TopicPartition(t, p) for _, t in topics for p in (self.offsets.partitions_for_topic(t) or ())}
+        ends = await self.offsets.end_offsets(list(tps)) if tps else {}
+        lag = 0
+        for group, topic in topics:
+            for tp, end in ends.items():
+                if tp.topic == topic:
+                    lag += max(0, end - max(0, committed.get((group, tp), 0)))
+        return lag, ends
+
+    async def settled(self) -> bool:
+        """Settled twice over, with nothing produced in between."""
+        if not await self._database_settled():
+            return False
+        lag, ends = await self._lag()
+        if lag:
+            return False
+        await asyncio.sleep(0.3)
+        if not await self._database_settled():
+            return False
+        lag_again, ends_again = await self._lag()
+        return lag_again == 0 and ends_again == ends
+
+
+async def wait_drained(
+    admin_url: str, bootstrap: str, prefix: str, expect: int, timeout_s: float
+) -> tuple[float | None, Report]:
+    """Wall-clock time the run was first seen drained (None: not within the time), and the
+    reconciliation then, retried until it passes or the time is up."""
+    deadline = time.monotonic() + timeout_s
+    drained_at = None
+    async with Drain(admin_url, bootstrap, prefix, expect) as drain:
+        while time.monotonic() < deadline:
+            seen = time.time()
+            if await drain.settled():
+                drained_at = seen
+                break
+            await asyncio.sleep(0.2)
+    while True:
+        report = await reconcile(admin_url, bootstrap, prefix, expect_final=False)
+        if report.ok or time.monotonic() > deadline:
+            return drained_at, report
+        await asyncio.sleep(2)
+
+
+# ---------------------------------------------------------------- one pipeline run
+@dataclass
+class Run:
+    label: str
+    referrals: int
+    rate: float | None
+    submit_s: float = 0.0
+    first_submitted_ms: int = 0
+    last_delivered_ms: int = 0
+    drained_at: float | None = None
+    delivered: int = 0
+    latencies: list[float] = field(default_factory=list)
+    delivered_ms: list[int] = field(default_factory=list)
+    submitted_ms: list[int] = field(default_factory=list)
+    rss: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    rss_samples: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    report: Report | None = None
+
+    @property
+    def elapsed_s(self) -> float:
+        return (self.last_delivered_ms - self.first_submitted_ms) / 1000
+
+    @property
+    def per_s(self) -> float:
+        return self.referrals / self.elapsed_s if self.elapsed_s > 0 else float("nan")
+
+
+def run_pipeline(
+    label: str,
+    records: list[tuple[bytes, bytes]],
+    rate: float | None,
+    ports: Ports,
+    home: Path,
+    admin_url: str,
+    bootstrap: str,
+    timeout_s: float,
+) -> Run:
+    demo = Demo(len(records), rate or 0, ports, Console(quiet=True), home=home)
+    run = Run(label, len(records), rate)
+    demo.start_services()
+    try:
+        asyncio.run(_drive(demo, run, records, admin_url, bootstrap, timeout_s))
+    finally:
+        demo.stop_services()
+    asyncio.run(_measure(demo.prefix, run, bootstrap))
+    asyncio.run(delete_topics(bootstrap, [t.name for t in platform_topics(demo.prefix)]))
+    return run
+
+
+async def _drive(
+    demo: Demo, run: Run, records: list[tuple[bytes, bytes]], admin_url: str, bootstrap: str, timeout_s: float
+) -> None:
+    await demo.wait_ready()
+    sampler = Sampler(demo, kafka_pid())
+    sampling = asyncio.create_task(sampler.run())
+    await asyncio.sleep(1.5)  # a first sample of the services at rest
+    try:
+        run.submit_s = await produce_records(bootstrap, demo.prefix + SUBMITTED, records, run.rate)
+        run.drained_at, run.report = await wait_drained(
+            admin_url, bootstrap, demo.prefix, len(records), timeout_s
+        )
+    finally:
+        sampling.cancel()
+        await asyncio.gather(sampling, return_exceptions=True)
+    run.rss, run.rss_samples = sampler.summary(), sampler.samples
+
+
+async def _measure(prefix: str, run: Run, bootstrap: str) -> None:
+    submitted: dict[uuid.UUID, int] = {}
+    for ts, doc in await read_stamped(bootstrap, prefix + SUBMITTED):
+        data = doc["data"]
+        submitted.setdefault(referral_id_for(data["source_system"], data["source_referral_id"]), ts)
+    delivered: dict[uuid.UUID, int] = {}
+    for ts, doc in await read_stamped(bootstrap, prefix + DELIVERED):
+        rid = uuid.UUID(doc["referral_id"])
+        delivered[rid] = min(ts, delivered.get(rid, ts))
+    run.submitted_ms = sorted(submitted.values())
+    run.delivered_ms = sorted(delivered.values())
+    run.first_submitted_ms = run.submitted_ms[0]
+    run.last_delivered_ms = run.delivered_ms[-1] if run.delivered_ms else run.first_submitted_ms
+    run.delivered = len(delivered)
+    run.latencies = sorted(float(t - submitted[r]) for r, t in delivered.items() if r in submitted)
+
+
+# ---------------------------------------------------------------- the bare baseline
+def run_baseline(admin_bench: str, bootstrap: str, events: int) -> dict[str, Any]:
+    from bench.kit_hop import fresh_schema
+    from bench.kit_hop import produce as produce_responses
+
+    dsn = fresh_schema(admin_bench)  # the intake schema with kit tables and hop_state
+    suffix = uuid.uuid4().hex[:6]
+    topics = [f"bench.chain{i}.{suffix}" for i in range(5)]
+    asyncio.run(ensure_topics(bootstrap, [TopicLayout(t, PARTITIONS) for t in topics]))
+    try:
+        asyncio.run(produce_responses(bootstrap, topics[0], events))
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.pipeline",
+                    "--child",
+                    "bare-hop",
+                    "--dsn",
+                    dsn,
+                    "--bootstrap",
+                    bootstrap,
+                    "--in-topic",
+                    topics[i],
+                    "--out-topic",
+                    topics[i + 1],
+                    "--expect",
+                    str(events),
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(4)
+        ]
+        hops = []
+        for proc in procs:
+            out, _ = proc.communicate(timeout=1200)
+            if proc.returncode != 0:
+                raise RuntimeError(f"a bare hop failed (exit {proc.returncode})")
+            hops.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        asyncio.run(delete_topics(bootstrap, topics))
+    elapsed = hops[3]["finished"] - hops[0]["started"]
+    return {"events": events, "elapsed_s": elapsed, "per_s": events / elapsed}
+
+
+# ---------------------------------------------------------------- the chart
+def chart(path: Path, backlog: Run, paced: list[Run]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    ax = axes[0]
+    t0 = backlog.first_submitted_ms
+    for stamps, name in (
+        (backlog.submitted_ms, "submitted"),
+        (backlog.delivered_ms, "delivered to provider"),
+    ):
+        per: defaultdict[int, int] = defaultdict(int)
+        for ts in stamps:
+            per[(ts - t0) // 1000] += 1
+        xs = list(range(max(per) + 1)) if per else []
+        ax.plot(xs, [per[x] for x in xs], label=name, drawstyle="steps-post")
+    ax.set_title(f"Backlog of {backlog.referrals:,} referrals: per second")
+    ax.set_xlabel("seconds since the first submission")
+    ax.set_ylabel("referrals / s")
+    ax.legend()
+    ax.grid(alpha=0.3)
+
+    ax = axes[1]
+    for run in paced:
+        lats = run.latencies
+        if lats:
+            ax.plot(lats, [(i + 1) / len(lats) for i in range(len(lats))],
+                    label=f"{run.rate:g}/s (p50 {pct(lats, 0.5):.0f}, p99 {pct(lats, 0.99):.0f} ms)")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_title("Submission → delivery latency (CDF)")
+    ax.set_xlabel("ms (log)")
+    ax.set_ylabel("fraction of delivered referrals")
+    ax.legend()
+    ax.grid(alpha=0.3, which="both")
+
+    ax = axes[2]
+    if backlog.rss_samples:
+        s0 = backlog.rss_samples[0][0]
+        names = sorted({n for _, row in backlog.rss_samples for n in row})
+        for name in names:
+            pts = [(at - s0, row[name]) for at, row in backlog.rss_samples if name in row]
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], label=name)
+    ax.set_title("RSS during the backlog run")
+    ax.set_xlabel("seconds since the services were ready")
+    ax.set_ylabel("MB")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+# ---------------------------------------------------------------- the orchestrator
+def checks_line(run: Run) -> str:
+    report = run.report
+    if report is None:
+        return f"{run.label}: not reconciled"
+    failed = [c for c in report.checks if not c.ok]
+    drained = "drained" if run.drained_at is not None else "NOT drained within the time limit"
+    if not failed:
+        return f"{run.label}: {drained}; reconcile: all {len(report.checks)} checks ok"
+    return f"{run.label}: {drained}; reconcile FAILED: " + "; ".join(f"{c.name} ({c.detail})" for c in failed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--referrals", type=int, default=20000, help="the backlog (and baseline) size")
+    parser.add_argument("--rates", default="100,500", help="paced rates for latency, referrals/s")
+    parser.add_argument("--seconds", type=int, default=20, help="seconds each paced rate is held")
+    parser.add_argument("--chart", default="docs/perf-pipeline.png")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds a run may take to drain")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--child", choices=["bare-hop", "providers"])
+    parser.add_argument("--dsn")
+    parser.add_argument("--bootstrap")
+    parser.add_argument("--in-topic")
+    parser.add_argument("--out-topic")
+    parser.add_argument("--expect", type=int)
+    parser.add_argument("--port", type=int)
+    args = parser.parse_args()
+    if args.child == "bare-hop":
+        result = asyncio.run(bare_hop(args.dsn, args.bootstrap, args.in_topic, args.out_topic, args.expect))
+        print(json.dumps(result), flush=True)
+        return
+    if args.child == "providers":
+        serve_providers(args.port)
+        return
+
+    rates = [float(r) for r in args.rates.split(",") if r]
+    admin_bench = provisioned_bench_database()
+    os.environ["DATABASE_URL"] = admin_bench  # Demo and the services: the benchmark database only
+    bootstrap = InfraSettings().kafka_bootstrap_servers
+    print(
+        f"serialising {args.referrals} + {sum(int(r * args.seconds) for r in rates)} referrals ...",
+        flush=True,
+    )
+    backlog_records = population(args.referrals, seed=4242)
+    paced_records = [population(int(r * args.seconds), seed=4300 + i) for i, r in enumerate(rates)]
+
+    baseline = None
+    if not args.no_baseline:
+        print("baseline: four bare hops ...", flush=True)
+        baseline = run_baseline(admin_bench, bootstrap, args.referrals)
+
+    ports = Ports(*(free_port() for _ in range(5)))
+    home = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    providers = subprocess.Popen(
+        [sys.executable, "-m", "bench.pipeline", "--child", "providers", "--port", str(ports.providers)]
+    )
+    try:
+        wait_for_port(ports.providers, providers)
+        print(f"pipeline: backlog of {args.referrals} (service logs under {home}/logs) ...", flush=True)
+        backlog = run_pipeline(
+            "backlog", backlog_records, None, ports, home, admin_bench, bootstrap, args.timeout
+        )
+        paced = []
+        for rate, records in zip(rates, paced_records, strict=True):
+            print(f"pipeline: {rate:g}/s for {args.seconds}s ...", flush=True)
+            paced.append(
+                run_pipeline(f"{rate:g}/s", records, rate, ports, home, admin_bench, bootstrap, args.timeout)
+            )
+    finally:
+        providers.terminate()
+        providers.wait(timeout=30)
+
+    chart(Path(args.chart), backlog, paced)
+
+    print()
+    print(machine_line())
+    print(
+        f"pipeline: referral-intake, triage, provider-notify, outcomes as processes on the local stack; "
+        f"{args.referrals} backlog; latency at {', '.join(f'{r:g}' for r in rates)}/s for {args.seconds}s each"
+    )
+    print(f"{'throughput':<34}{'items':>8}{'seconds':>9}{'per s':>9}")
+    print(
+        f"{'pipeline: referrals submitted→drained':<34}{backlog.referrals:>8}{backlog.elapsed_s:>9.1f}"
+        f"{backlog.per_s:>9.0f}"
+    )
+    print(
+        f"{'  of which delivered to a provider':<34}{backlog.delivered:>8}{backlog.elapsed_s:>9.1f}"
+        f"{backlog.delivered / backlog.elapsed_s:>9.0f}"
+    )
+    if baseline is not None:
+        print(f"{'bare relay, four hops: events':<34}{baseline['events']:>8}{baseline['elapsed_s']:>9.1f}"
+              f"{baseline['per_s']:>9.0f}")  # fmt: skip
+        print(f"pipeline / bare four-hop relay throughput: {backlog.per_s / baseline['per_s']:.1%}")
+    if backlog.drained_at is not None:
+        print(
+            f"backlog submitted in {backlog.submit_s:.1f}s (one producer, as fast as it could); last delivery "
+            f"{backlog.elapsed_s:.1f}s and every service drained {backlog.drained_at - backlog.first_submitted_ms / 1000:.1f}s "
+            "after the first submission"
+        )
+    print(
+        f"1,000,000-referral backfill at {backlog.per_s:.0f} referrals/s: about "
+        f"{1_000_000 / backlog.per_s / 60:.0f} min (extrapolated from the backlog rate, not run)"
+    )
+    print()
+    print(f"{'latency submitted→delivered':<28}{'sent/s':>8}{'delivered':>10}{'p50 ms':>8}{'p95 ms':>8}"
+          f"{'p99 ms':>8}{'max ms':>8}")  # fmt: skip
+    for run in paced:
+        lats = run.latencies
+        achieved = run.referrals / run.submit_s if run.submit_s else float("nan")
+        print(
+            f"{'at ' + run.label:<28}{achieved:>8.0f}{run.delivered:>10}{pct(lats, 0.50):>8.0f}"
+            f"{pct(lats, 0.95):>8.0f}{pct(lats, 0.99):>8.0f}{(lats[-1] if lats else float('nan')):>8.0f}"
+        )
+    print()
+    head = "".join(f"{'@' + r.label + ' peak':>13}" for r in paced)
+    print(f"{'RSS MB':<16}{'backlog start':>14}{'peak':>8}{'end':>8}{head}")
+    for name in [s for s, _, _ in SERVICES] + ["kafka broker"]:
+        start, peak, end = backlog.rss.get(name, (float("nan"),) * 3)
+        others = "".join(f"{r.rss.get(name, (0, float('nan'), 0))[1]:>13.0f}" for r in paced)
+        print(f"{name:<16}{start:>14.0f}{peak:>8.0f}{end:>8.0f}{others}")
+    print()
+    for run in [backlog, *paced]:
+        print(checks_line(run))
+    print(f"chart: {args.chart}")
+
+
+if __name__ == "__main__":
+    main()

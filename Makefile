@@ -55,6 +55,7 @@ bench: up ## benchmarks; figures go to docs/perf.md by hand after review
 	@$(RUN) python -m bench.triage
 	@$(RUN) python -m bench.outcomes
 	@$(RUN) python -m bench.notify
+	@$(RUN) python -m bench.pipeline
 
 clean-stack: down ## stop the stack and delete its data
 	rm -rf .stack

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -66,6 +67,13 @@ PARTITIONS = 6
 SCHEMAS = ("intake", "triage", "notify", "outcomes")
 SUBMITTED = "referral.submitted.v1"
 DELIVERED = "assignment.delivered.v1"
+ACCEPTED = "referral.accepted.v1"
+CREATED = "assignment.created.v1"
+HOPS = (
+    "submitted→accepted (intake)",
+    "accepted→assignment.created (triage)",
+    "created→delivered (notify)",
+)
 
 
 # ---------------------------------------------------------------- children
@@ -382,6 +390,7 @@ class Run:
     rss: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     rss_samples: list[tuple[float, dict[str, float]]] = field(default_factory=list)
     report: Report | None = None
+    hops: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def elapsed_s(self) -> float:
@@ -420,7 +429,9 @@ async def _drive(
     await demo.wait_ready()
     sampler = Sampler(demo, kafka_pid())
     sampling = asyncio.create_task(sampler.run())
-    await asyncio.sleep(1.5)  # a first sample of the services at rest
+    # A first sample of the services at rest, and time for every consumer to join its group
+    # (as bench.service_bench waits) before the clock starts.
+    await asyncio.sleep(5)
     try:
         run.submit_s = await produce_records(bootstrap, demo.prefix + SUBMITTED, records, run.rate)
         run.drained_at, run.report = await wait_drained(
@@ -441,6 +452,24 @@ async def _measure(prefix: str, run: Run, bootstrap: str) -> None:
     for ts, doc in await read_stamped(bootstrap, prefix + DELIVERED):
         rid = uuid.UUID(doc["referral_id"])
         delivered[rid] = min(ts, delivered.get(rid, ts))
+    # Where the time goes: the first event of each stage per referral, and the delivery by channel.
+    stages: list[dict[uuid.UUID, int]] = [submitted]
+    for topic in (ACCEPTED, CREATED):
+        first: dict[uuid.UUID, int] = {}
+        for ts, doc in await read_stamped(bootstrap, prefix + topic):
+            rid = uuid.UUID(doc["referral_id"])
+            first[rid] = min(ts, first.get(rid, ts))
+        stages.append(first)
+    stages.append(delivered)
+    for name, (a, b) in zip(HOPS, itertools.pairwise(stages), strict=True):
+        run.hops[name] = sorted(float(b[r] - a[r]) for r in b if r in a)
+    channel = {}
+    for _, doc in await read_stamped(bootstrap, prefix + DELIVERED):
+        channel[uuid.UUID(doc["referral_id"])] = doc["data"]["channel"]
+    for ch in sorted(set(channel.values())):
+        run.hops[f"submitted→delivered, {ch} providers"] = sorted(
+            float(t - submitted[r]) for r, t in delivered.items() if r in submitted and channel.get(r) == ch
+        )
     run.submitted_ms = sorted(submitted.values())
     run.delivered_ms = sorted(delivered.values())
     run.first_submitted_ms = run.submitted_ms[0]
@@ -499,6 +528,7 @@ def run_baseline(admin_bench: str, bootstrap: str, events: int) -> dict[str, Any
 # ---------------------------------------------------------------- the chart
 def chart(path: Path, backlog: Run, paced: list[Run]) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -508,16 +538,14 @@ def chart(path: Path, backlog: Run, paced: list[Run]) -> None:
     t0 = backlog.first_submitted_ms
     for stamps, name in (
         (backlog.submitted_ms, "submitted"),
-        (backlog.delivered_ms, "delivered to provider"),
+        (backlog.delivered_ms, "delivered to a provider"),
     ):
-        per: defaultdict[int, int] = defaultdict(int)
-        for ts in stamps:
-            per[(ts - t0) // 1000] += 1
-        xs = list(range(max(per) + 1)) if per else []
-        ax.plot(xs, [per[x] for x in xs], label=name, drawstyle="steps-post")
-    ax.set_title(f"Backlog of {backlog.referrals:,} referrals: per second")
+        ax.plot(
+            [(ts - t0) / 1000 for ts in stamps], range(1, len(stamps) + 1), label=name, drawstyle="steps-post"
+        )
+    ax.set_title(f"Backlog of {backlog.referrals:,} referrals ({backlog.per_s:.0f}/s end to end)")
     ax.set_xlabel("seconds since the first submission")
-    ax.set_ylabel("referrals / s")
+    ax.set_ylabel("referrals (cumulative)")
     ax.legend()
     ax.grid(alpha=0.3)
 
@@ -528,10 +556,19 @@ def chart(path: Path, backlog: Run, paced: list[Run]) -> None:
             ax.plot(lats, [(i + 1) / len(lats) for i in range(len(lats))],
                     label=f"{run.rate:g}/s (p50 {pct(lats, 0.5):.0f}, p99 {pct(lats, 0.99):.0f} ms)")  # fmt: skip
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xticks(
+        [
+            t
+            for t in (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
+            if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]
+        ]
+    )
     ax.set_title("Submission → delivery latency (CDF)")
     ax.set_xlabel("ms (log)")
     ax.set_ylabel("fraction of delivered referrals")
-    ax.legend()
+    ax.legend(loc="lower right")
     ax.grid(alpha=0.3, which="both")
 
     ax = axes[2]
@@ -636,7 +673,7 @@ def main() -> None:
     )
     print(f"{'throughput':<34}{'items':>8}{'seconds':>9}{'per s':>9}")
     print(
-        f"{'pipeline: referrals submitted→drained':<34}{backlog.referrals:>8}{backlog.elapsed_s:>9.1f}"
+        f"{'pipeline: referrals, to last delivery':<34}{backlog.referrals:>8}{backlog.elapsed_s:>9.1f}"
         f"{backlog.per_s:>9.0f}"
     )
     print(
@@ -667,6 +704,15 @@ def main() -> None:
             f"{'at ' + run.label:<28}{achieved:>8.0f}{run.delivered:>10}{pct(lats, 0.50):>8.0f}"
             f"{pct(lats, 0.95):>8.0f}{pct(lats, 0.99):>8.0f}{(lats[-1] if lats else float('nan')):>8.0f}"
         )
+    print()
+    print(f"{'where the time goes (ms)':<44}" + "".join(f"{'p50 @' + r.label:>12}{'p99':>7}" for r in paced))
+    for hop in sorted(
+        {h for r in paced for h in r.hops}, key=lambda h: (h not in HOPS, HOPS.index(h) if h in HOPS else h)
+    ):
+        cells = "".join(
+            f"{pct(r.hops.get(hop, []), 0.5):>12.0f}{pct(r.hops.get(hop, []), 0.99):>7.0f}" for r in paced
+        )
+        print(f"{hop:<44}{cells}")
     print()
     head = "".join(f"{'@' + r.label + ' peak':>13}" for r in paced)
     print(f"{'RSS MB':<16}{'backlog start':>14}{'peak':>8}{'end':>8}{head}")

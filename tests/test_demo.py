@@ -9,6 +9,7 @@ import socket
 from collections import Counter
 
 import httpx
+import psycopg
 import pytest
 from referrals_demo.run import FINAL, Demo, Ports
 from rich.console import Console
@@ -55,3 +56,16 @@ def test_the_demo_takes_every_referral_to_a_final_state_and_reports_kpis(
     programmes = {c["dimension_value"] for c in cells if c["kpi"] == "uptake"}
     assert len(programmes) >= 6
     assert dashboard.status_code == 200 and "Uptake and completion by programme" in dashboard.text
+
+    with psycopg.connect(test_database_url) as conn:
+        # Declined assignments went to another provider (a second placement of the same referral).
+        reassigned = conn.execute(
+            "SELECT count(DISTINCT referral_id) FROM triage.placements WHERE attempt > 1"
+        )
+        assert providers.tally.outcomes["declined"] > 0
+        assert reassigned.fetchone()[0] > 0
+        # Rejected referrals went back to their referrers with machine-readable reasons.
+        rejections = conn.execute(
+            "SELECT reasons FROM intake.status_history WHERE status = 'rejected'"
+        ).fetchall()
+        assert rejections and all(r[0] and all(reason["code"] for reason in r[0]) for r in rejections)

@@ -3,6 +3,7 @@ breakdowns read from them equal the same breakdowns summed over the facts."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 
@@ -11,6 +12,7 @@ from outcomes.adapters.episodes import EPISODE_JSON
 from outcomes.adapters.kpi_store import breakdown, facts_breakdown, tallied_breakdown
 from outcomes.domain.dimensions import DIMENSIONS, MONTH, NO_PRIORITY_GROUP
 from outcomes.domain.kpis import compute
+from outcomes.service_layer.recording import handle_activity
 from outcomes.service_layer.reporting import kpi_cells
 from referral_schemas.enums import KpiDimension, KpiName
 
@@ -197,3 +199,31 @@ async def test_filtered_breakdowns_over_the_facts_agree_with_the_unfiltered_ones
                         assert sum(c.numerator for c in cells) == tally.numerator, (by, kpi)
                         assert sum(c.denominator for c in cells) == tally.denominator, (by, kpi)
                         assert sum(c.episodes for c in cells) == tally.episodes, (by, kpi)
+
+
+async def test_two_transactions_changing_one_episode_count_each_change_once(outcomes):
+    rid = uuid.uuid4()
+    await outcomes.deliver(triaged(rid), delivered(rid))
+    key = outcomes.keys.episode(rid)
+    contacted = activity(rid, "contacted", date(2026, 3, 5))
+    enrolled = activity(rid, "enrolled", date(2026, 3, 9), sessions_offered=10)
+    first = outcomes.service.uow()
+    await first.__aenter__()
+    await handle_activity(contacted, first, outcomes.keys)  # holds the episode's lock
+
+    async def second() -> None:
+        async with outcomes.service.uow() as uow:
+            await handle_activity(enrolled, uow, outcomes.keys)  # waits for the lock
+            await uow.commit()
+
+    waiting = asyncio.create_task(second())
+    await asyncio.sleep(0.3)
+    assert not waiting.done()
+    await first.commit()
+    await first.__aexit__(None, None, None)
+    await waiting
+    episode = await outcomes.episode(rid)
+    assert episode is not None and episode.milestones.enrolled_on == date(2026, 3, 9)
+    assert episode.episode_id == key
+    await assert_tallies_recomputed(outcomes)
+    await assert_cells_computed(outcomes)

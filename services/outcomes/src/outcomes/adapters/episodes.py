@@ -74,15 +74,24 @@ class EpisodeRepository:
         await conn.execute(
             "INSERT INTO episodes (episode_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", ids
         )
-        rows = await conn.fetch(
-            f"SELECT e.episode_id, e.state, {_FACT_COLUMNS} FROM episodes e"  # noqa: S608
-            " LEFT JOIN kpi_facts f ON f.episode_id = e.episode_id WHERE e.episode_id = ANY($1::text[])"
-            " ORDER BY e.episode_id FOR UPDATE OF e",
+        locked = await conn.fetch(
+            "SELECT episode_id, state FROM episodes WHERE episode_id = ANY($1::text[])"
+            " ORDER BY episode_id FOR UPDATE",
             ids,
         )
-        for row in rows:
+        # Read the facts only once the locks are held, in a statement of their own: joined to the
+        # locking query, a row that waited for another transaction's lock would be re-checked
+        # with the facts as they were before that transaction committed, and the tallies would
+        # then count that transaction's change twice.
+        facts = await conn.fetch(
+            f"SELECT e.episode_id, {_FACT_COLUMNS} FROM episodes e"  # noqa: S608
+            " LEFT JOIN kpi_facts f ON f.episode_id = e.episode_id WHERE e.episode_id = ANY($1::text[])",
+            ids,
+        )
+        for row in locked:
             state = row["state"]
             self._known[row["episode_id"]] = None if state is None else EPISODE_JSON.validate_json(state)
+        for row in facts:
             self._stored_facts[row["episode_id"]] = _stored_fact(row)
 
     async def get(self, episode_id: str) -> Episode | None:

@@ -11,6 +11,7 @@ from collections import Counter
 import httpx
 import psycopg
 import pytest
+from referrals_demo.reconcile import reconcile
 from referrals_demo.run import FINAL, Demo, Ports
 from rich.console import Console
 
@@ -38,9 +39,11 @@ def test_the_demo_takes_every_referral_to_a_final_state_and_reports_kpis(
             "cells"
         ]
         dashboard = httpx.get(f"http://127.0.0.1:{ports.outcomes}/dashboard")
+        report = asyncio.run(reconcile(test_database_url, kafka_bootstrap, demo.prefix, expect_final=True))
     finally:
         demo.stop_services()
 
+    assert report.ok, [c for c in report.checks if not c.ok]
     assert len(demo.statuses) == 120
     assert set(demo.statuses.values()) <= FINAL
     ends = Counter(demo.statuses.values())

@@ -53,7 +53,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from referral_schemas import dump_event, referral_id_for
 from referrals_demo.population import referrals
-from referrals_demo.reconcile import Report, reconcile
+from referrals_demo.reconcile import Report, read_records, reconcile
 from referrals_demo.run import SERVICES, Demo, Ports
 from rich.console import Console
 from servicekit.messaging.admin import TopicLayout, delete_topics, ensure_topics
@@ -199,28 +199,11 @@ async def produce_records(
 
 async def read_stamped(bootstrap: str, topic: str) -> list[tuple[int, dict[str, Any]]]:
     """(Kafka timestamp ms, event) for every record on `topic` up to its end offsets of now."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        out: list[tuple[int, dict[str, Any]]] = []
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        while remaining:
-            for tp, records in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
-                for r in records:
-                    if r.value is not None:
-                        out.append((r.timestamp, json.loads(r.value)))
-                    if r.offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
-        return out
-    finally:
-        await consumer.stop()
+    return [
+        (r.timestamp, json.loads(r.value))
+        for r in await read_records(bootstrap, topic)
+        if r.value is not None
+    ]
 
 
 def kafka_pid() -> int | None:

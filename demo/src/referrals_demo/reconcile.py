@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from outcomes.adapters.episodes import EPISODE_JSON
 from outcomes.domain.dimensions import DIMENSIONS
 from outcomes.domain.kpis import compute
@@ -42,9 +42,8 @@ class Report:
         return all(c.ok for c in self.checks)
 
 
-async def read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    """Every event on `topic` (as JSON), from the beginning to the end offsets of now; records that
-    are no event at all (poison) are left to the dead-letter topics."""
+async def read_records(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of `topic`, from the beginning to the end offsets of now."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -55,23 +54,30 @@ async def read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
-        out: list[dict[str, Any]] = []
+        out: list[ConsumerRecord[bytes, bytes]] = []
         remaining = {tp for tp in partitions if ends[tp] > 0}
         while remaining:
             for tp, records in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
-                for r in records:
-                    if r.value is not None:
-                        try:
-                            doc = json.loads(r.value)
-                        except ValueError:
-                            doc = None
-                        if isinstance(doc, dict) and isinstance(doc.get("data"), dict) and "event_id" in doc:
-                            out.append(doc)
-                    if r.offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
+                out.extend(records)
+                if records and records[-1].offset + 1 >= ends[tp]:
+                    remaining.discard(tp)
         return out
     finally:
         await consumer.stop()
+
+
+async def read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    """Every event on `topic` (as JSON), from the beginning to the end offsets of now; records that
+    are no event at all (poison) are left to the dead-letter topics."""
+    out: list[dict[str, Any]] = []
+    for r in await read_records(bootstrap, topic):
+        try:
+            doc = json.loads(r.value) if r.value is not None else None
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict) and isinstance(doc.get("data"), dict) and "event_id" in doc:
+            out.append(doc)
+    return out
 
 
 def _once_each(events: Iterable[dict[str, Any]], key: str) -> tuple[set[str], list[str]]:

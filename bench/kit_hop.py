@@ -19,6 +19,7 @@ import sys
 import time
 import uuid
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -123,7 +124,20 @@ async def run_kit(
 
 
 # ---------------------------------------------------------------- the bare loop (child process)
-async def run_bare(dsn: str, bootstrap: str, in_topic: str, out_topic: str, expect: int) -> dict[str, Any]:
+def _cause_only(doc: dict[str, Any]) -> bytes:
+    return json.dumps({"caused_by": doc["event_id"]}).encode()
+
+
+async def run_bare(
+    dsn: str,
+    bootstrap: str,
+    in_topic: str,
+    out_topic: str,
+    expect: int,
+    forward: Callable[[dict[str, Any]], bytes] = _cause_only,
+) -> dict[str, Any]:
+    """The bare loop; `forward` makes the output record from the input event. Wall-clock
+    `started`/`finished` let several loops chained over topics be timed together."""
     consumer = AIOKafkaConsumer(
         in_topic,
         bootstrap_servers=bootstrap,
@@ -143,13 +157,15 @@ async def run_bare(dsn: str, bootstrap: str, in_topic: str, out_topic: str, expe
     await consumer.start()
     await producer.start()
     done = 0
-    started = None
+    started: float | None = None
+    started_at = time.time()
     while done < expect:
         batches = await consumer.getmany(timeout_ms=100, max_records=BATCH)
         records = [r for rs in batches.values() for r in rs]
         if not records:
             continue
-        started = started or time.perf_counter()
+        if started is None:
+            started, started_at = time.perf_counter(), time.time()
         docs = [json.loads(r.value) for r in records]
         async with conn.transaction():
             await conn.execute(
@@ -159,17 +175,23 @@ async def run_bare(dsn: str, bootstrap: str, in_topic: str, out_topic: str, expe
                 [d["data"]["response"] for d in docs],
             )
         futures = [
-            await producer.send(out_topic, json.dumps({"caused_by": d["event_id"]}).encode(), key=r.key)
-            for d, r in zip(docs, records, strict=True)
+            await producer.send(out_topic, forward(d), key=r.key) for d, r in zip(docs, records, strict=True)
         ]
         await asyncio.gather(*futures)
         await consumer.commit()
         done += len(records)
     elapsed = time.perf_counter() - (started or time.perf_counter())
+    finished = time.time()
     await consumer.stop()
     await producer.stop()
     await conn.close()
-    return {"elapsed_s": elapsed, "events": expect, "rss_mb": peak_rss_mb()}
+    return {
+        "elapsed_s": elapsed,
+        "events": expect,
+        "rss_mb": peak_rss_mb(),
+        "started": started_at,
+        "finished": finished,
+    }
 
 
 def child_main(args: argparse.Namespace) -> None:

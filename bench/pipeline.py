@@ -61,6 +61,7 @@ from servicekit.settings import InfraSettings, StackSettings
 from servicekit.stack.control import platform_topics
 
 from bench.common import machine_line, pct, provisioned_bench_database
+from bench.kit_hop import run_bare
 
 BATCH = 500  # the bare hops' batch, as kit_hop's (the services' consumers batch up to 500 too)
 PARTITIONS = 6
@@ -77,59 +78,9 @@ HOPS = (
 
 
 # ---------------------------------------------------------------- children
-async def bare_hop(dsn: str, bootstrap: str, in_topic: str, out_topic: str, expect: int) -> dict[str, Any]:
-    """kit_hop.run_bare's loop, forwarding an event of the input's shape (a new event_id, the
-    cause named) so that four of them chain; wall-clock stamps so the chain can be timed."""
-    consumer = AIOKafkaConsumer(
-        in_topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"bench-bare-{uuid.uuid4().hex[:6]}",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_poll_records=BATCH,
-    )
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=5,
-        max_batch_size=512 * 1024,
-    )
-    conn = await asyncpg.connect(dsn)
-    await consumer.start()
-    await producer.start()
-    done = 0
-    started = None
-    while done < expect:
-        batches = await consumer.getmany(timeout_ms=100, max_records=BATCH)
-        records = [r for rs in batches.values() for r in rs]
-        if not records:
-            continue
-        started = started or time.time()
-        docs = [json.loads(r.value) for r in records]
-        async with conn.transaction():
-            await conn.execute(
-                "INSERT INTO hop_state SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[])",
-                [d["event_id"] for d in docs],
-                [d["referral_id"] for d in docs],
-                [d["data"]["response"] for d in docs],
-            )
-        futures = [
-            await producer.send(
-                out_topic,
-                json.dumps(d | {"event_id": str(uuid.uuid4()), "causation_id": d["event_id"]}).encode(),
-                key=r.key,
-            )
-            for d, r in zip(docs, records, strict=True)
-        ]
-        await asyncio.gather(*futures)
-        await consumer.commit()
-        done += len(records)
-    finished = time.time()
-    await consumer.stop()
-    await producer.stop()
-    await conn.close()
-    return {"started": started, "finished": finished, "events": done}
+def chained(doc: dict[str, Any]) -> bytes:
+    """The input event forwarded as a new one naming it as its cause, so that four hops chain."""
+    return json.dumps(doc | {"event_id": str(uuid.uuid4()), "causation_id": doc["event_id"]}).encode()
 
 
 def serve_providers(port: int) -> None:
@@ -602,7 +553,9 @@ def main() -> None:
     parser.add_argument("--port", type=int)
     args = parser.parse_args()
     if args.child == "bare-hop":
-        result = asyncio.run(bare_hop(args.dsn, args.bootstrap, args.in_topic, args.out_topic, args.expect))
+        result = asyncio.run(
+            run_bare(args.dsn, args.bootstrap, args.in_topic, args.out_topic, args.expect, forward=chained)
+        )
         print(json.dumps(result), flush=True)
         return
     if args.child == "providers":

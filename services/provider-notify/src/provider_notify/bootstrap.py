@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ from provider_notify.service_layer.responses import handle_response
 from provider_notify.settings import NotifySettings
 
 SERVICE = "provider-notify"
+log = logging.getLogger(__name__)
 
 
 def bootstrap(
@@ -44,6 +46,12 @@ def bootstrap(
 ) -> Service:
     """provider-notify, ready to `run()`: takes assignments in and delivers them."""
     settings = settings or NotifySettings()
+    if settings.contact_deadline_override_s:
+        log.warning(
+            "NOTIFY_CONTACT_DEADLINE_OVERRIDE_S is set (for tests and demos only): assignments of %s"
+            " expire within seconds, not at triage's working-day contact deadline",
+            ", ".join(sorted(settings.contact_deadline_override_s)),
+        )
     service = Service(SERVICE, settings, broker=broker, producer=producer)
     channels = Reloadable(settings.providers_file, load_channels, lambda: load_channels(None))
     ctx = NotifyContext(
@@ -51,6 +59,7 @@ def bootstrap(
         policy=RetryPolicy(settings.retry_base_s, settings.retry_cap_s, settings.give_up_after_s),
         lease=timedelta(seconds=settings.lease_s),
         batch=settings.deliver_batch,
+        deadline_override_s=settings.contact_deadline_override_s,
         **({"now": now} if now is not None else {}),
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -28,6 +29,13 @@ class NotifySettings(ServiceSettings):
         le=20,
         description="Remind a provider that has not answered this many working days before the "
         "contact deadline (England bank holidays skipped); 0 turns reminders off",
+    )
+    contact_deadline_override_s: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict,
+        description="For tests and demos only, never in service: JSON object of provider_id to "
+        "seconds. That provider's assignments expire if not accepted within this many seconds of "
+        "arriving here, instead of at triage's working-day contact deadline (never later than "
+        "it). Empty, the default, holds every assignment to triage's deadline",
     )
     api_keys: dict[str, str] = Field(
         default_factory=dict,

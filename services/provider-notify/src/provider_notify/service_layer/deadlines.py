@@ -6,6 +6,10 @@ its assignment.expired event commit together, so a restart neither loses nor rep
 A cancelled referral's open assignments are closed the same way, so a late answer is refused;
 either way an undelivered webhook stops being retried (delivery_state "stopped").
 
+The deadline an assignment is held to is triage's, in working days (`held_deadline`), unless the
+`contact_deadline_override_s` setting names its provider: a setting for tests and demos, so that
+a provider that never answers can be seen to expire within seconds. Nothing else moves the clock.
+
 Reminders before the deadline are a sibling timer over `reminders`: each assignment still
 awaiting an answer gets one row, scheduled with the working-day calendar (which SQL lacks), and
 fires at most once, only while the assignment is still pending and before its deadline. A
@@ -18,9 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from provider_notify.domain.lifecycle import FINAL
@@ -43,6 +47,18 @@ WHERE assignment_id IN (
     FOR UPDATE SKIP LOCKED)
 RETURNING assignment_id, provider_id, contact_deadline, payload
 """
+
+
+def held_deadline(
+    provider_id: str, promised: datetime, arrived: datetime, override_s: Mapping[str, float]
+) -> datetime:
+    """The contact deadline an assignment is held to: `promised` (triage's, in working days), or,
+    when `override_s` (the tests' and demos' setting) names the provider, that many seconds after
+    the assignment `arrived`, whichever is earlier. An override never extends a deadline."""
+    seconds = override_s.get(provider_id)
+    if seconds is None:
+        return promised
+    return min(promised, arrived + timedelta(seconds=seconds))
 
 
 async def expire_due(uow_factory: Callable[[], UnitOfWork], now: datetime, batch: int = 500) -> int:

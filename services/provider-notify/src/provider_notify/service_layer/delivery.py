@@ -14,8 +14,8 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ import asyncpg
 from provider_notify.adapters.webhook import Attempt, WebhookSender
 from provider_notify.domain.channels import Channels
 from provider_notify.domain.delivery import Outcome, RetryPolicy
+from provider_notify.service_layer.deadlines import held_deadline
 from referral_schemas import Envelope, dump_event, parse_event
 from referral_schemas.enums import DeliveryChannel
 from referral_schemas.events.assignment import AssignmentDelivered, AssignmentDeliveryFailed
@@ -43,6 +44,8 @@ class NotifyContext:
     lease: timedelta
     batch: int
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    deadline_override_s: Mapping[str, float] = field(default_factory=dict)
+    """provider_id -> seconds: NotifySettings.contact_deadline_override_s (tests and demos only)."""
 
 
 async def handle_assignment_created(event: Envelope[Any], uow: UnitOfWork, ctx: NotifyContext) -> None:
@@ -61,7 +64,7 @@ async def handle_assignment_created(event: Envelope[Any], uow: UnitOfWork, ctx: 
         channel.value,
         "delivered" if kafka else "pending",
         dump_event(event).decode(),
-        data.contact_deadline,
+        held_deadline(data.provider_id, data.contact_deadline, now, ctx.deadline_override_s),
         1 if kafka else 0,
         None if kafka else now,
         now if kafka else None,

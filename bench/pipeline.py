@@ -240,7 +240,7 @@ class Drain:
         await self.conn.close()
 
     async def _database_settled(self) -> bool:
-        unsent = " + ".join(f"(SELECT count(*) FROM {s}.outbox WHERE sent_at IS NULL)" for s in SCHEMAS)
+        unsent = " + ".join(f"(SELECT count(*) FROM {s}.outbox)" for s in SCHEMAS)
         row = await self.conn.fetchrow(
             f"SELECT (SELECT count(*) FROM intake.referrals) AS held, {unsent} AS unsent,"
             " (SELECT count(*) FROM notify.assignments WHERE delivery_state = 'pending') AS pending,"

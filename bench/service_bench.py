@@ -51,11 +51,11 @@ async def serve_until_done(module: str, done_sql: str, expect: int) -> dict[str,
         conn = await asyncpg.connect(service.dsn)
         try:
             while await conn.fetchval(done_sql) < expect or await conn.fetchval(
-                "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+                "SELECT count(*) FROM outbox"
             ):
                 await asyncio.sleep(0.05)
             elapsed = await conn.fetchval(
-                "SELECT extract(epoch FROM (SELECT max(sent_at) FROM outbox)"
+                "SELECT extract(epoch FROM (SELECT last_published_at FROM outbox_relay)"
                 " - (SELECT min(received_at) FROM inbox))::float8"
             )
         finally:

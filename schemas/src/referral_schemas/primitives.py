@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     Strict,
     StringConstraints,
@@ -28,9 +27,10 @@ _DATE_TEXT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _DATETIME_TEXT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
 
 
-def _datetime_only(value: Any, parse: ValidatorFunctionWrapHandler) -> Any:
+def _utc_datetime_only(value: Any, parse: ValidatorFunctionWrapHandler) -> Any:
+    # One Python call per date-time field does both checks: every event has at least one.
     if isinstance(value, datetime) or (isinstance(value, str) and _DATETIME_TEXT.match(value)):
-        return parse(value)
+        return _as_utc(parse(value))
     raise ValueError("must be an ISO 8601 date-time, e.g. 2026-03-02T09:12:31Z")
 
 
@@ -52,7 +52,7 @@ def _as_utc(value: datetime) -> datetime:
 
 # Any offset is read, so a producer's local clock is not an error; naive times are refused
 # because their instant is unknowable.
-UtcDatetime = Annotated[AwareDatetime, Strict(False), WrapValidator(_datetime_only), AfterValidator(_as_utc)]
+UtcDatetime = Annotated[AwareDatetime, Strict(False), WrapValidator(_utc_datetime_only)]
 Date = Annotated[date, Strict(False), WrapValidator(_date_only)]
 
 # Directory identifiers (providers, services): lower-case slugs, stable across renames.

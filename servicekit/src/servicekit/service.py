@@ -78,7 +78,9 @@ class Service:
         self.role = role_for(name)
         admin = settings.database_url.get_secret_value()
         self.dsn = dsn_for_role(admin, self.role.role, self.role.password())
-        self.broker = broker or create_broker(settings.kafka_bootstrap_servers, service=name)
+        self.broker = broker or create_broker(
+            settings.kafka_bootstrap_servers, service=name, tracing=settings.trace_exporter != "none"
+        )
         self.producer = producer or idempotent_producer(settings.kafka_bootstrap_servers)
         self.relay = OutboxRelay(
             self.dsn,

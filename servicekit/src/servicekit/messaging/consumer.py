@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -110,18 +111,26 @@ class EventConsumer:
         )(on_batch)
 
     async def apply_batch(self, records: Sequence[ConsumerRecord]) -> None:
-        started = time.perf_counter()
+        await self.apply_items(await self.decode_batch(records))
+
+    async def decode_batch(self, records: Sequence[ConsumerRecord]) -> list[_Item]:
+        """The records as events to apply; those that are not valid events are dead-lettered."""
         items: list[_Item] = []
-        seen: set[Any] = set()
+        # Event ids as integers: a UUID's own hash is a Python call, and this runs per event.
+        seen: set[int] = set()
         for record in records:
             item = await self._decode(record)
             if item is None:
                 continue
-            if item.event.event_id in seen:
+            if item.event.event_id.int in seen:
                 EVENTS_DUPLICATE.labels(self.name).inc()
                 continue
-            seen.add(item.event.event_id)
+            seen.add(item.event.event_id.int)
             items.append(item)
+        return items
+
+    async def apply_items(self, items: list[_Item]) -> None:
+        started = time.perf_counter()
         if items:
             try:
                 await self._apply_with_transient_retry(items)
@@ -175,8 +184,9 @@ class EventConsumer:
                 await self._apply(items)
 
     async def _apply(self, items: list[_Item]) -> None:
+        recording = tracing_enabled()
         async with self.uow_factory() as uow:
-            fresh = await uow.claim(
+            claimed = await uow.claim(
                 self.name,
                 [
                     Delivery(
@@ -189,22 +199,22 @@ class EventConsumer:
                     for i in items
                 ],
             )
-            todo = [i for i in items if i.event.event_id in fresh]
+            fresh = {event_id.int for event_id in claimed}
+            todo = [i for i in items if i.event.event_id.int in fresh]
             EVENTS_DUPLICATE.labels(self.name).inc(len(items) - len(todo))
             if todo and self.prefetch is not None:
                 await self.prefetch([i.event for i in todo], uow)
             for item in todo:
-                await self._handle(item, uow)
+                await self._handle(item, uow, recording)
             await uow.commit()
-        for item in items:
-            if item.event.event_id in fresh:
-                EVENTS_APPLIED.labels(self.name, item.event.event_type).inc()
+        for event_type, count in Counter(i.event.event_type for i in todo).items():
+            EVENTS_APPLIED.labels(self.name, event_type).inc(count)
 
-    async def _handle(self, item: _Item, uow: UnitOfWork) -> None:
+    async def _handle(self, item: _Item, uow: UnitOfWork, recording: bool) -> None:
         parent = context_from_kafka_headers(item.record.headers or ())
         token = referral_id_var.set(str(item.event.referral_id) if item.event.referral_id else None)
         try:
-            if not tracing_enabled():
+            if not recording:
                 # No spans are recorded, but the incoming context still flows on to the
                 # events this handler emits, so the referral's trace is unbroken downstream.
                 attached = context.attach(parent)

@@ -47,3 +47,13 @@ def test_test_numbers_are_distinct_and_pass_modulus_11():
     for number in numbers:
         total = sum(int(d) * w for d, w in zip(number[:9], range(10, 1, -1), strict=True))
         assert (11 - total % 11) % 11 == int(number[9])
+
+
+def test_referrals_can_come_from_chosen_kinds_of_referrer_only():
+    population = [e.data for e in referrals(300, today=TODAY, sources={SourceType.SOCIAL_PRESCRIBER})]
+    assert {r.source_type for r in population} == {SourceType.SOCIAL_PRESCRIBER}
+
+
+def test_choosing_every_kind_of_referrer_gives_the_usual_population():
+    chosen = [e.data for e in referrals(50, today=TODAY, sources=set(SourceType))]
+    assert chosen == [e.data for e in referrals(50, today=TODAY)]

@@ -64,7 +64,11 @@ async def test_migrations_apply_once_and_a_rerun_is_a_no_op(test_database_url):
     dsn = reset_schema(test_database_url, "provider-notify")
     first = apply_migrations(dsn, "notify", [KIT_MIGRATIONS])
     second = apply_migrations(dsn, "notify", [KIT_MIGRATIONS])
-    assert first == ["kit-0001-inbox-outbox", "kit-0002-outbox-text-payload", "kit-0003-relay-deletes-published"]
+    assert first == [
+        "kit-0001-inbox-outbox",
+        "kit-0002-outbox-text-payload",
+        "kit-0003-relay-deletes-published",
+    ]
     assert second == []
     conn = await asyncpg.connect(dsn)
     try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
@@ -94,8 +94,15 @@ def _postcodes() -> list[str]:
     return served_postcodes()
 
 
-def referrals(count: int, *, seed: int = 2026, today: date | None = None) -> Iterator[ReferralSubmittedV1]:
-    """`count` referral.submitted events, about 3% rejected by intake and 2% contraindicated."""
+def referrals(
+    count: int,
+    *,
+    seed: int = 2026,
+    today: date | None = None,
+    sources: Collection[SourceType] | None = None,
+) -> Iterator[ReferralSubmittedV1]:
+    """`count` referral.submitted events, about 3% rejected by intake and 2% contraindicated;
+    from the referrers of `sources` only, if given (in the same proportions to one another)."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible population, not secrets
     fake = Faker("en_GB")
     fake.seed_instance(seed)
@@ -103,8 +110,11 @@ def referrals(count: int, *, seed: int = 2026, today: date | None = None) -> Ite
     run = uuid.UUID(int=rng.getrandbits(128)).hex[:8]
     base = example("referral.submitted").data.model_dump(mode="json")
     postcodes = _postcodes()
+    referrers = [s for s in SOURCES if sources is None or s[0] in sources]
+    if not referrers:
+        raise ValueError(f"no referrers of the source types {sorted(sources or ())}")
     for i in range(count):
-        source_type, system, _ = rng.choices(SOURCES, weights=[s[2] for s in SOURCES])[0]
+        source_type, system, _ = rng.choices(referrers, weights=[s[2] for s in referrers])[0]
         discharge = source_type is SourceType.HOSPITAL_DISCHARGE
         condition = rng.choice(DISCHARGE_REASONS) if discharge else _pick(rng)
         sex = rng.choice(condition.sexes)

@@ -24,7 +24,6 @@ import httpx
 import uvicorn
 import yaml
 from aiokafka import AIOKafkaConsumer
-from referral_schemas import dump_event
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -33,6 +32,7 @@ from servicekit.settings import InfraSettings, StackSettings
 from servicekit.stack.control import platform_topics
 from servicekit.testing import reset_schema
 
+from referrals_demo.load import SUBMITTED, submit
 from referrals_demo.population import referrals
 from referrals_demo.providers import WEBHOOK_PROVIDERS, Providers, api_keys, secret_env, webhook_secret
 from referrals_demo.reconcile import reconcile
@@ -209,15 +209,10 @@ class Demo:
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
         await producer.start()
         try:
-            start = time.perf_counter()
-            for i, event in enumerate(referrals(self.count)):
-                key = f"{event.data.source_system}:{event.data.source_referral_id}".encode()
-                await producer.send(self.prefix + "referral.submitted.v1", dump_event(event), key=key)
-                progress.update(task, completed=i + 1)
-                delay = start + (i + 1) / self.rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            await producer.flush()
+            await submit(
+                producer, self.prefix + SUBMITTED, referrals(self.count), rate=self.rate,
+                on_sent=lambda n: progress.update(task, completed=n),
+            )  # fmt: skip
         finally:
             await producer.stop()
 

@@ -60,6 +60,28 @@ def reconcile(ctx: typer.Context) -> None:
     raise typer.Exit(subprocess.call([sys.executable, "-m", "referrals_demo", "reconcile", *ctx.args]))  # noqa: S603
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False
+)
+def load(ctx: typer.Context) -> None:
+    """Publish synthetic referrals to a running deployment's referral.submitted (options: --help)."""
+    import subprocess
+    import sys
+
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "referrals_demo", "load", *ctx.args]))  # noqa: S603
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False
+)
+def trace(ctx: typer.Context) -> None:
+    """A referral's journey through the four services, by id or source:id (options: --help)."""
+    import subprocess
+    import sys
+
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "referrals_demo", "trace", *ctx.args]))  # noqa: S603
+
+
 @app.command()
 def down() -> None:
     """Stop the local Kafka and PostgreSQL (their data stays in .stack/)."""

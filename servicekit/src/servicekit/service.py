@@ -195,6 +195,8 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        for consumer in self.consumers:
+            await consumer.flush_offsets()
         await self.broker.stop()
         if self._relay_task is not None:
             self._relay_task.cancel()

@@ -10,7 +10,8 @@ A FastStream batch subscriber (group id, manual acknowledgement) hands each poll
    same batch again, for as long as it takes: nothing is skipped;
 4. on any other failure retries each event alone a bounded number of times, then
    dead-letters just the failing one;
-5. acknowledges (commits offsets) only after all of that is durable.
+5. acknowledges (commits offsets) only after all of that is durable; the commit goes to the broker
+   while the next batch is applied, since waiting for its answer cost a seventh of a hop.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
@@ -88,13 +89,15 @@ class EventConsumer:
         self.uow_factory = uow_factory
         self.dead_letters = dead_letters
         self.policy = policy or ConsumerPolicy()
+        self._to_commit: dict[TopicPartition, int] = {}
+        self._committing: asyncio.Task[None] | None = None
 
     def subscribe(self, broker: KafkaBroker, *topics: str, group_id: str) -> None:
         """Register the batch subscriber on `broker`; offsets are committed by us, after commit."""
 
         async def on_batch(body: Any, message: KafkaMessage) -> None:
             await self.apply_batch(message.raw_message)
-            await message.ack()
+            self._acknowledge(message.raw_message, message.consumer)
 
         broker.subscriber(
             *topics,
@@ -109,6 +112,33 @@ class EventConsumer:
             decoder=_raw_decoder,
             title=f"{self.name}:{','.join(topics)}",
         )(on_batch)
+
+    def _acknowledge(self, records: Sequence[ConsumerRecord], kafka: AIOKafkaConsumer) -> None:
+        """Commit the offsets of `records`, applied and committed to the database, in the
+        background: the next batch need not wait for the broker's answer. One commit is in flight
+        at a time, so they reach the broker in order."""
+        # A batch holds each partition's records in offset order: the last one seen is the latest.
+        latest = {(r.topic, r.partition): r.offset for r in records}
+        for (topic, partition), offset in latest.items():
+            tp = TopicPartition(topic, partition)
+            self._to_commit[tp] = max(self._to_commit.get(tp, 0), offset + 1)
+        if self._committing is None or self._committing.done():
+            self._committing = asyncio.create_task(self._commit_offsets(kafka))
+
+    async def _commit_offsets(self, kafka: AIOKafkaConsumer) -> None:
+        while self._to_commit:
+            offsets, self._to_commit = self._to_commit, {}
+            try:
+                await kafka.commit(offsets)
+            except Exception as exc:
+                # Those records were applied: a member that gets their partitions reads them again
+                # and its inbox skips them.
+                log.warning("offsets not committed (%r); the records will be skipped as repeats", exc)
+
+    async def flush_offsets(self) -> None:
+        """Wait for the offsets of every applied batch to be committed (before the broker stops)."""
+        if self._committing is not None:
+            await self._committing
 
     async def apply_batch(self, records: Sequence[ConsumerRecord]) -> None:
         await self.apply_items(await self.decode_batch(records))

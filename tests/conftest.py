@@ -96,14 +96,19 @@ def _stop(procs: Collection[subprocess.Popen[bytes]]) -> None:
 
 class Journey:
     """The events on the run's topics that `ours` picks, read from the beginning, by topic (named
-    without the run's prefix, e.g. `journey["assignment.created.v1"]`)."""
+    without the run's prefix, e.g. `journey["assignment.created.v1"]`), and their record keys."""
 
     def __init__(self, consumer: AIOKafkaConsumer, prefix: str, ours: Callable[[dict[str, Any]], bool]):
         self._consumer, self._prefix, self._ours = consumer, prefix, ours
         self._seen: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._keys: defaultdict[str, list[str | None]] = defaultdict(list)
 
     def __getitem__(self, topic: str) -> list[dict[str, Any]]:
         return self._seen[topic]
+
+    def keyed(self, topic: str) -> list[tuple[str | None, dict[str, Any]]]:
+        """(record key, event) of each event seen on `topic`, in order."""
+        return list(zip(self._keys[topic], self._seen[topic], strict=True))
 
     def statuses(self) -> list[str]:
         """The referral's statuses as its referrer heard them, in order."""
@@ -118,7 +123,9 @@ class Journey:
                         for r in records:
                             event = json.loads(r.value)
                             if self._ours(event):
-                                self._seen[r.topic.removeprefix(self._prefix)].append(event)
+                                topic = r.topic.removeprefix(self._prefix)
+                                self._seen[topic].append(event)
+                                self._keys[topic].append(r.key.decode() if r.key is not None else None)
         except TimeoutError:
             seen = {topic: len(events) for topic, events in self._seen.items()}
             raise AssertionError(

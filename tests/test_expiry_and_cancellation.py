@@ -1,7 +1,9 @@
 """End to end through the four services running as processes on real Kafka and PostgreSQL, for the
 two ways an assignment ends without the provider's answer: its contact deadline passes (it
 expires and triage places the referral elsewhere), or the referrer cancels the referral (the
-provider's later answers are refused and its view of the assignment says cancelled).
+provider's later answers are refused and its view of the assignment says cancelled). Either way
+the provider is told on its own feed, provider.assignments.v1 under its key, that the assignment
+is withdrawn, and why.
 
 Contact deadlines are working days; the expiry test holds one provider to a deadline seconds
 away with provider-notify's NOTIFY_CONTACT_DEADLINE_OVERRIDE_S, the setting for tests and demos.
@@ -60,6 +62,15 @@ async def _eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], boo
         raise AssertionError(f"not so after {WAIT_S}s; last: {shown}") from None
 
 
+def _withdrawals(seen) -> list[tuple[str | None, dict]]:
+    """(record key, data) of every assignment.withdrawn seen on the providers' feed."""
+    return [
+        (key, e["data"])
+        for key, e in seen.keyed("provider.assignments.v1")
+        if e["event_type"] == "assignment.withdrawn"
+    ]
+
+
 async def _triage_state(database_url: str, referral_id: str) -> str | None:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         cur = await conn.execute("SELECT state FROM triage.referrals WHERE referral_id = %s", (referral_id,))
@@ -76,10 +87,19 @@ async def test_an_assignment_the_provider_never_answers_expires_and_the_referral
     async with four_services(env, first_port=FIRST_PORT) as services:
         submission = await services.gp_submits()
         rid = str(referral_id_for(submission.data.source_system, submission.data.source_referral_id))
-        topics = ("assignment.created.v1", "assignment.delivered.v1", "assignment.expired.v1")
+        topics = (
+            "assignment.created.v1",
+            "assignment.delivered.v1",
+            "assignment.expired.v1",
+            "provider.assignments.v1",
+        )
         async with services.journey(topics, lambda e: e["referral_id"] == rid) as seen:
             await seen.until(
-                lambda: seen["assignment.expired.v1"] and len(seen["assignment.delivered.v1"]) >= 2,
+                lambda: (
+                    seen["assignment.expired.v1"]
+                    and len(seen["assignment.delivered.v1"]) >= 2
+                    and _withdrawals(seen)
+                ),
                 timeout_s=WAIT_S,
             )
         first, second = (e["data"] for e in seen["assignment.created.v1"])
@@ -100,6 +120,22 @@ async def test_an_assignment_the_provider_never_answers_expires_and_the_referral
     held_to = datetime.fromisoformat(expired["contact_deadline"])
     assert held_to < datetime.fromisoformat(first["contact_deadline"])
     assert held_to <= datetime.fromisoformat(expired["expired_at"])
+    # It was told, on its own feed and under its own key, after the assignment, that the
+    # assignment is withdrawn because the deadline passed.
+    leicester_feed = [
+        (e["event_type"], e["data"]["assignment_id"])
+        for key, e in seen.keyed("provider.assignments.v1")
+        if key == LEICESTER
+    ]
+    assert leicester_feed == [
+        ("assignment.created", first["assignment_id"]),
+        ("assignment.withdrawn", first["assignment_id"]),
+    ]
+    [(key, withdrawn)] = _withdrawals(seen)
+    assert key == LEICESTER and withdrawn["provider_id"] == LEICESTER
+    assert withdrawn["reason"] == "expired"
+    assert withdrawn["contact_deadline"] == expired["contact_deadline"]
+    assert withdrawn["stage_reached"] is None
     # Triage placed the referral again, with another provider, and that one has it.
     assert second["attempt"] == 2
     assert second["reassigned_from"] == first["assignment_id"]
@@ -112,6 +148,7 @@ async def test_an_assignment_the_provider_never_answers_expires_and_the_referral
     assert late.json()["code"] == "transition.after_final"
     assert late.json()["message"] == "cannot record accepted: the assignment is expired"
     assert view.status_code == 200 and view.json()["stage"] == "expired"
+    assert view.json()["withdrawal"]["data"] == withdrawn
 
     with psycopg.connect(test_database_url) as conn:
         placements = conn.execute(
@@ -163,7 +200,7 @@ async def test_a_referral_its_referrer_cancels_is_cancelled_at_the_provider_whic
                     "cancel_reason": "The patient has moved out of the area.",
                 }
             )
-            await seen.until(lambda: "cancelled" in seen.statuses(), timeout_s=WAIT_S)
+            await seen.until(lambda: "cancelled" in seen.statuses() and _withdrawals(seen), timeout_s=WAIT_S)
 
         async with httpx.AsyncClient(
             base_url=services.url("provider_notify"), headers={"Authorization": f"Bearer {TOKEN}"}
@@ -183,9 +220,21 @@ async def test_a_referral_its_referrer_cancels_is_cancelled_at_the_provider_whic
             view_after = await leicester.get(own)
 
     assert seen.statuses()[-1] == "cancelled"
+    # Active Leicester was told on its feed, under its key, that the assignment is withdrawn
+    # because the referrer cancelled it.
+    assert [(key, e["event_type"]) for key, e in seen.keyed("provider.assignments.v1")] == [
+        (LEICESTER, "assignment.created"),
+        (LEICESTER, "assignment.withdrawn"),
+    ]
+    [(_, withdrawn)] = _withdrawals(seen)
+    assert withdrawn["assignment_id"] == assignment_id and withdrawn["provider_id"] == LEICESTER
+    assert withdrawn["reason"] == "referral_cancelled"
+    assert withdrawn["stage_reached"] is None and withdrawn["contact_deadline"] is None
+    assert "do not contact the patient" in withdrawn["detail"]
     # The provider's own view of the assignment says it is cancelled, before and after it answered.
     assert view.status_code == 200 and view.json()["assignment"]["data"]["assignment_id"] == assignment_id
     assert view_after.json()["stage"] == "cancelled"
+    assert view.json()["withdrawal"]["data"] == withdrawn
     # Accepting it, or recording work on it, is refused with the reason.
     assert accept.status_code == 409, accept.text
     assert accept.json() == {

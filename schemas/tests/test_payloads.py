@@ -187,6 +187,27 @@ def test_a_reassignment_names_the_assignment_it_replaces(wire):
     assert parse_event(second).data.reassigned_from == first.assignment_id
 
 
+def test_a_withdrawal_names_the_deadline_exactly_when_it_expired(wire):
+    assert "contact_deadline" in violation(wire("assignment.withdrawn", {"data.reason": "expired"}))
+    assert "contact_deadline" in violation(
+        wire("assignment.withdrawn", {"data.contact_deadline": "2026-03-04T17:00:00Z"})
+    )
+    expired = wire(
+        "assignment.withdrawn",
+        {
+            "data.reason": "expired",
+            "data.contact_deadline": "2026-03-04T17:00:00Z",
+            "data.stage_reached": None,
+        },
+    )
+    assert parse_event(expired).data.contact_deadline == dt.datetime(2026, 3, 4, 17, tzinfo=dt.UTC)
+
+
+def test_a_withdrawal_reason_is_one_the_contract_names(wire):
+    assert "reason" in violation(wire("assignment.withdrawn", {"data.reason": "provider_declined"}))
+    assert "detail" in violation(wire("assignment.withdrawn", {"data.detail": ""}))
+
+
 def test_a_measures_response_carries_its_measures(wire):
     assert "measures" in violation(wire("provider.response", {"data.measures": None}))
 

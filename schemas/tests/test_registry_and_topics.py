@@ -28,6 +28,7 @@ V1_EVENTS = {
     "assignment.delivery_failed",
     "assignment.declined",
     "assignment.expired",
+    "assignment.withdrawn",
     "provider.response",
     "provider.activity",
     "outcome.recorded",
@@ -46,8 +47,20 @@ def test_each_registry_entry_agrees_with_its_classes(event_type):
     assert spec.version == spec.envelope.schema_version_number() == 1
     assert issubclass(spec.envelope, Envelope) and issubclass(spec.payload, Contract)
     assert spec.envelope.model_fields["data"].annotation is spec.payload
-    assert spec.topic == f"{event_type}.v1" == topic_for(event_type)
-    assert topic(spec.topic).event_type == event_type
+    assert spec.topic == topic_for(event_type)
+    assert topic(spec.topic).carries(event_type)
+    assert spec.schema_name == f"{event_type}.v1"
+
+
+@pytest.mark.parametrize("event_type", sorted(V1_EVENTS - {"assignment.withdrawn"}))
+def test_an_event_with_a_topic_of_its_own_is_published_there(event_type):
+    assert EVENTS[event_type].topic == f"{event_type}.v1"
+
+
+def test_a_withdrawal_has_no_topic_of_its_own_and_goes_to_the_providers_feed():
+    assert EVENTS["assignment.withdrawn"].topic == "provider.assignments.v1"
+    assert topic_for("assignment.withdrawn") == "provider.assignments.v1"
+    assert [t.name for t in TOPICS if t.carries("assignment.withdrawn")] == ["provider.assignments.v1"]
 
 
 def test_payload_models_are_distinct_per_event():
@@ -69,16 +82,22 @@ def test_only_submission_may_lack_a_referral_id_and_only_the_commissioner_stream
     assert {t for t, k in kinds.items() if k == "deidentified"} == {"outcome.recorded", "outcome.kpi"}
 
 
-def test_every_topic_carries_a_known_event_and_is_named_for_its_version():
+def test_every_topic_carries_known_events_and_is_named_for_its_version():
     for t in TOPICS:
-        assert t.event_type in EVENTS
+        assert t.event_types and set(t.event_types) <= set(EVENTS), t.name
+        assert len(set(t.event_types)) == len(t.event_types), t.name
         assert t.name.endswith(".v1")
     assert len({t.name for t in TOPICS}) == len(TOPICS)
 
 
-def test_providers_get_their_own_copy_of_assignments_keyed_by_provider():
+def test_every_event_is_carried_by_some_topic():
+    assert {e for t in TOPICS for e in t.event_types} == set(EVENTS)
+
+
+def test_providers_get_their_own_copy_of_assignments_and_withdrawals_keyed_by_provider():
     copy = topic("provider.assignments.v1")
-    assert copy.event_type == "assignment.created" and copy.key == "provider_id"
+    assert copy.event_types == ("assignment.created", "assignment.withdrawn")
+    assert copy.key == "provider_id"
     assert copy.producer is Party.PROVIDER_NOTIFY and copy.consumers == (Party.PROVIDER_SYSTEMS,)
     assert topic_for("assignment.created") == "assignment.created.v1"
 
@@ -86,7 +105,7 @@ def test_providers_get_their_own_copy_of_assignments_keyed_by_provider():
 def test_referral_flow_topics_are_keyed_by_referral():
     assert topic("referral.submitted.v1").key == "source_system:source_referral_id"
     for t in TOPICS:
-        if t.event_type in EVENTS and issubclass(EVENTS[t.event_type].envelope, ReferralEnvelope):
+        if all(issubclass(EVENTS[e].envelope, ReferralEnvelope) for e in t.event_types):
             assert t.key == "referral_id" or t.name == "provider.assignments.v1", t.name
 
 
@@ -155,6 +174,8 @@ def test_unknown_topics_and_events_are_named_in_the_error():
         topic_for("referral.teleported")
     with pytest.raises(KeyError, match="does not carry"):
         topic_for("provider.assignments")
+    with pytest.raises(KeyError, match="no topic carries it"):
+        topic_for("assignment.withdrawn", version=2)
 
 
 def test_the_readme_topic_table_is_current():

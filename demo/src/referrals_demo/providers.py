@@ -3,7 +3,9 @@ their Kafka topic) and then work each referral through the programme over the pr
 APIs — accept or decline, contact, measure, enrol, sessions, follow-up measures, finish.
 
 Every step is a real request to provider-notify (responses) or outcomes (measures), with the
-provider's own bearer token, as a provider's system would make it.
+provider's own bearer token, as a provider's system would make it. A withdrawal (the referral
+cancelled, or the contact deadline passed) arrives the same way as the assignment, and the
+provider stops work on that assignment: it sends nothing more for it.
 """
 
 from __future__ import annotations
@@ -59,6 +61,11 @@ class Tally:
     outcomes: Counter[str] = field(default_factory=Counter)  # how each referral ended at the provider
     refused: list[str] = field(default_factory=list)
     finished: int = 0
+    withdrawn: Counter[str] = field(default_factory=Counter)  # withdrawals received, by reason
+
+
+class Withdrawn(Exception):
+    """The assignment was taken back: stop work on it."""
 
 
 class Providers:
@@ -70,6 +77,7 @@ class Providers:
         self.rng = random.Random(seed)  # noqa: S311 - play, not secrets
         self.tally = Tally()
         self._seen: set[str] = set()
+        self._withdrawn: dict[str, str] = {}  # assignment id -> why it was taken back
         self._work: set[asyncio.Task[None]] = set()
         self._limit = asyncio.Semaphore(concurrency)
         self._client = httpx.AsyncClient(timeout=30)
@@ -106,17 +114,33 @@ class Providers:
             await consumer.stop()
 
     def take(self, body: bytes, channel: str) -> None:
-        assignment = parse_event(body)
-        key = str(assignment.data.assignment_id)
+        event = parse_event(body)  # an assignment, or the withdrawal of one
+        if event.event_type == "assignment.withdrawn":
+            self.withdraw(event.data)
+            return
+        key = str(event.data.assignment_id)
         if key in self._seen:
             return  # a redelivery: the provider already has it
         self._seen.add(key)
         self.tally.taken[channel] += 1
         if not self.play:
             return
-        task = asyncio.create_task(self._work_through(assignment.data))
+        task = asyncio.create_task(self._work_through(event.data))
         self._work.add(task)
         task.add_done_callback(self._work.discard)
+
+    def withdraw(self, withdrawal: Any) -> None:
+        """An assignment is taken back: its journey sends nothing more (see `_still_ours`)."""
+        key = str(withdrawal.assignment_id)
+        if key in self._withdrawn:
+            return  # a redelivery
+        self._withdrawn[key] = withdrawal.reason.value
+        self.tally.withdrawn[withdrawal.reason.value] += 1
+
+    def _still_ours(self, a: Any) -> None:
+        why = self._withdrawn.get(str(a.assignment_id))
+        if why is not None:
+            raise Withdrawn(why)
 
     @property
     def busy(self) -> int:
@@ -133,6 +157,8 @@ class Providers:
         async with self._limit:
             try:
                 ended = await self._journey(a)
+            except Withdrawn as stop:
+                ended = f"withdrawn: {stop}"
             except httpx.HTTPError as exc:
                 ended = f"error: {exc!r}"
             self.tally.outcomes[ended] += 1
@@ -187,6 +213,7 @@ class Providers:
                 "at_home_91_days": rng.random() < 0.88,
             }
         # Follow-ups go to outcomes' own API, as a provider's outcome system would post them.
+        self._still_ours(a)
         answer = await self._client.post(
             f"{self.outcomes_url}/providers/{pid}/measures",
             json={
@@ -204,6 +231,7 @@ class Providers:
         return "completed"
 
     async def _respond(self, a: Any, kind: str, *, session_date: bool = False, **extra: Any) -> None:
+        self._still_ours(a)
         body: dict[str, Any] = {
             "response_id": f"demo-{uuid.uuid4().hex}",
             "assignment_id": str(a.assignment_id),

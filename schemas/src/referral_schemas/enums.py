@@ -135,6 +135,16 @@ class DeliveryChannel(StrEnum):
     WEBHOOK = "webhook"
 
 
+class WithdrawalReason(StrEnum):
+    """Why an assignment was taken back from its provider without the provider's own answer."""
+
+    REFERRAL_CANCELLED = "referral_cancelled"
+    """The referrer cancelled the referral."""
+    EXPIRED = "expired"
+    """The provider did not accept or decline by the contact deadline; triage places the referral
+    elsewhere or returns it to the referrer."""
+
+
 class ProviderResponseType(StrEnum):
     """The provider-side lifecycle of an assignment, as providers record it."""
 

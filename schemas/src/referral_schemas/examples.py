@@ -280,6 +280,22 @@ _EXAMPLES_BY_TYPE: dict[str, dict[str, Any]] = {
             "expired_at": "2026-03-04T17:00:04Z",
         },
     },
+    "assignment.withdrawn": {
+        "producer": "provider-notify",
+        "occurred_at": "2026-03-03T11:20:05Z",
+        # The practice cancelled the referral the day after the provider first phoned the patient.
+        **_after("referral.status:cancelled"),
+        "data": {
+            "assignment_id": _ASSIGNMENT_ID,
+            "provider_id": "leicester-city-leisure",
+            "reason": "referral_cancelled",
+            "withdrawn_at": "2026-03-03T11:20:05Z",
+            "stage_reached": "contacted",
+            "detail": "The referrer cancelled this referral after you had recorded it as contacted: stop "
+            "work on it and do not contact the patient about it again. Nothing more can be recorded "
+            "against this assignment.",
+        },
+    },
     "provider.response": {
         "producer": "provider-systems",
         "occurred_at": "2026-03-10T10:31:02Z",

@@ -28,8 +28,8 @@ def schema_for(event_type: str) -> dict[str, Any]:
     spec = EVENTS[event_type]
     schema = spec.envelope.model_json_schema(mode="validation")
     schema["$schema"] = _DIALECT
-    schema["$id"] = f"urn:active-referrals:event:{spec.topic}"
-    schema["title"] = spec.topic
+    schema["$id"] = f"urn:active-referrals:event:{spec.schema_name}"
+    schema["title"] = spec.schema_name
     schema["examples"] = [example_json(event_type)]
     return schema
 
@@ -40,7 +40,7 @@ def render(schema: dict[str, Any]) -> str:
 
 
 def path_for(event_type: str, directory: Path = SCHEMA_DIR) -> Path:
-    return directory / f"{EVENTS[event_type].topic}.json"
+    return directory / f"{EVENTS[event_type].schema_name}.json"
 
 
 def check(directory: Path = SCHEMA_DIR) -> list[str]:

@@ -16,6 +16,7 @@ from referral_schemas.events.assignment import (
     AssignmentDelivered,
     AssignmentDeliveryFailed,
     AssignmentExpired,
+    AssignmentWithdrawn,
 )
 from referral_schemas.events.outcome import OutcomeKpi, OutcomeRecorded
 from referral_schemas.events.provider import ProviderActivity, ProviderResponse
@@ -102,6 +103,13 @@ class AssignmentExpiredV1(ReferralEnvelope[AssignmentExpired]):
     schema_version: Literal[1] = Field(description=_VERSION)
 
 
+class AssignmentWithdrawnV1(ReferralEnvelope[AssignmentWithdrawn]):
+    """assignment.withdrawn v1: the assignment is taken back from its provider (cancelled or expired)."""
+
+    event_type: Literal["assignment.withdrawn"] = Field(description=_TYPE)
+    schema_version: Literal[1] = Field(description=_VERSION)
+
+
 class ProviderResponseV1(ReferralEnvelope[ProviderResponse]):
     """provider.response v1: a step a provider recorded against an assignment."""
 
@@ -139,6 +147,12 @@ class EventSpec:
     envelope: type[Envelope[Any]]
     payload: type[Contract]
     topic: str
+    """The topic it is published to (see `topics.topic_for`)."""
+
+    @property
+    def schema_name(self) -> str:
+        """`<event_type>.v<version>`: its JSON Schema's name, whatever topic carries it."""
+        return f"{self.event_type}.v{self.version}"
 
 
 def _spec(envelope: type[Envelope[Any]]) -> EventSpec:
@@ -161,6 +175,7 @@ _ENVELOPES: tuple[type[Envelope[Any]], ...] = (
     AssignmentDeliveryFailedV1,
     AssignmentDeclinedV1,
     AssignmentExpiredV1,
+    AssignmentWithdrawnV1,
     ProviderResponseV1,
     ProviderActivityV1,
     OutcomeRecordedV1,

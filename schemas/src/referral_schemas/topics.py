@@ -40,7 +40,9 @@ class TopicSpec:
     """One Kafka topic."""
 
     name: str
-    event_type: str
+    event_types: tuple[str, ...]
+    """The events it carries. Most topics carry one, the event they are named for; a topic for
+    one audience (a provider's own feed) may carry several, told apart by `event_type`."""
     key: str
     """What the record key is: envelope or payload field names, joined by ':' when several."""
     partitions: int
@@ -49,6 +51,9 @@ class TopicSpec:
     retention_days: int | None
     """None for a compacted topic, which keeps the latest record per key."""
     purpose: str
+
+    def carries(self, event_type: str) -> bool:
+        return event_type in self.event_types
 
     @property
     def cleanup_policy(self) -> Literal["delete", "compact"]:
@@ -81,7 +86,7 @@ class TopicLayout(NamedTuple):
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         name="referral.submitted.v1",
-        event_type="referral.submitted",
+        event_types=("referral.submitted",),
         key="source_system:source_referral_id",
         partitions=12,
         producer=Party.REFERRER_SYSTEMS,
@@ -91,7 +96,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="referral.accepted.v1",
-        event_type="referral.accepted",
+        event_types=("referral.accepted",),
         key="referral_id",
         partitions=12,
         producer=Party.REFERRAL_INTAKE,
@@ -101,7 +106,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="referral.rejected.v1",
-        event_type="referral.rejected",
+        event_types=("referral.rejected",),
         key="referral_id",
         partitions=6,
         producer=Party.REFERRAL_INTAKE,
@@ -111,7 +116,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="referral.status.v1",
-        event_type="referral.status",
+        event_types=("referral.status",),
         key="referral_id",
         partitions=12,
         producer=Party.REFERRAL_INTAKE,
@@ -124,7 +129,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="referral.triaged.v1",
-        event_type="referral.triaged",
+        event_types=("referral.triaged",),
         key="referral_id",
         partitions=12,
         producer=Party.TRIAGE,
@@ -134,7 +139,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="assignment.created.v1",
-        event_type="assignment.created",
+        event_types=("assignment.created",),
         key="referral_id",
         partitions=12,
         producer=Party.TRIAGE,
@@ -144,17 +149,20 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="provider.assignments.v1",
-        event_type="assignment.created",
+        # A provider reads one feed, in order: its assignments and, when one is taken back
+        # without its answer (cancelled, or the deadline passed), the withdrawal.
+        event_types=("assignment.created", "assignment.withdrawn"),
         key="provider_id",
         partitions=12,
         producer=Party.PROVIDER_NOTIFY,
         consumers=(Party.PROVIDER_SYSTEMS,),
         retention_days=30,
-        purpose="Providers' copy of their assignments, keyed by provider so per-provider ACLs can apply",
+        purpose="Providers' copy of their assignments, and withdrawals of them, keyed by provider so "
+        "per-provider ACLs can apply",
     ),
     TopicSpec(
         name="assignment.delivered.v1",
-        event_type="assignment.delivered",
+        event_types=("assignment.delivered",),
         key="referral_id",
         partitions=6,
         producer=Party.PROVIDER_NOTIFY,
@@ -164,7 +172,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="assignment.delivery_failed.v1",
-        event_type="assignment.delivery_failed",
+        event_types=("assignment.delivery_failed",),
         key="referral_id",
         partitions=6,
         producer=Party.PROVIDER_NOTIFY,
@@ -174,7 +182,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="assignment.declined.v1",
-        event_type="assignment.declined",
+        event_types=("assignment.declined",),
         key="referral_id",
         partitions=6,
         producer=Party.PROVIDER_NOTIFY,
@@ -184,7 +192,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="assignment.expired.v1",
-        event_type="assignment.expired",
+        event_types=("assignment.expired",),
         key="referral_id",
         partitions=6,
         producer=Party.PROVIDER_NOTIFY,
@@ -194,7 +202,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="provider.response.v1",
-        event_type="provider.response",
+        event_types=("provider.response",),
         key="referral_id",
         partitions=12,
         producer=Party.PROVIDER_SYSTEMS,
@@ -204,7 +212,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="provider.activity.v1",
-        event_type="provider.activity",
+        event_types=("provider.activity",),
         key="referral_id",
         partitions=12,
         producer=Party.PROVIDER_NOTIFY,
@@ -214,7 +222,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="outcome.recorded.v1",
-        event_type="outcome.recorded",
+        event_types=("outcome.recorded",),
         key="episode_id",
         partitions=6,
         producer=Party.OUTCOMES,
@@ -224,7 +232,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="outcome.kpi.v1",
-        event_type="outcome.kpi",
+        event_types=("outcome.kpi",),
         key="kpi:period:dimension:dimension_value",
         partitions=6,
         producer=Party.OUTCOMES,
@@ -246,11 +254,18 @@ def topic(name: str) -> TopicSpec:
 
 
 def topic_for(event_type: str, version: int = 1) -> str:
-    """The topic an event is published to: `<event_type>.v<version>`."""
+    """The topic an event is published to: `<event_type>.v<version>`, or, for an event without a
+    topic of its own, the one `.v<version>` topic that carries it."""
     name = f"{event_type}.v{version}"
-    if topic(name).event_type != event_type:
-        raise KeyError(f"topic {name!r} does not carry {event_type!r}")
-    return name
+    if name in _BY_NAME:
+        if not _BY_NAME[name].carries(event_type):
+            raise KeyError(f"topic {name!r} does not carry {event_type!r}")
+        return name
+    carriers = [t.name for t in TOPICS if t.carries(event_type) and t.name.endswith(f".v{version}")]
+    if len(carriers) != 1:
+        found = f"topics {carriers} carry it" if carriers else "no topic carries it"
+        raise KeyError(f"no topic {name!r}, and {found}: which topic {event_type!r} goes to is unknown")
+    return carriers[0]
 
 
 def topics_consumed_by(party: Party) -> tuple[TopicSpec, ...]:
@@ -283,13 +298,13 @@ def all_topic_layouts() -> list[TopicLayout]:
 def markdown_table() -> str:
     """The topic table of schemas/README.md."""
     rows = [
-        "| topic | event | key | partitions | retention | producer | consumers | dead letters |",
+        "| topic | events | key | partitions | retention | producer | consumers | dead letters |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for t in TOPICS:
         retention = "compacted" if t.retention_days is None else f"{t.retention_days} days"
         rows.append(
-            f"| `{t.name}` | {t.event_type} | {t.key} | {t.partitions} | {retention} | {t.producer} "
-            f"| {', '.join(t.consumers)} | {f'`{t.dlq}`' if t.dlq else '-'} |"
+            f"| `{t.name}` | {', '.join(t.event_types)} | {t.key} | {t.partitions} | {retention} "
+            f"| {t.producer} | {', '.join(t.consumers)} | {f'`{t.dlq}`' if t.dlq else '-'} |"
         )
     return "\n".join(rows) + "\n"

@@ -7,7 +7,14 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from referral_schemas.enums import DeliveryChannel, District, Programme, RiskLevel
+from referral_schemas.enums import (
+    DeliveryChannel,
+    District,
+    Programme,
+    ProviderResponseType,
+    RiskLevel,
+    WithdrawalReason,
+)
 from referral_schemas.envelope import Contract
 from referral_schemas.events.common import ClinicalSafety, Coding, PatientContact
 from referral_schemas.primitives import OdsCode, PseudonymousKey, ReasonCode, Slug, Text, UtcDatetime
@@ -84,3 +91,32 @@ class AssignmentExpired(Contract):
     provider_id: Slug = Field(description="Provider that did not answer")
     contact_deadline: UtcDatetime = Field(description="The deadline that passed")
     expired_at: UtcDatetime = Field(description="When the expiry was recorded")
+
+
+class AssignmentWithdrawn(Contract):
+    """The assignment is taken back from its provider without the provider's own answer (the
+    referral was cancelled, or the contact deadline passed): stop work on it. Nothing more is
+    recorded against it; answers to it are refused."""
+
+    assignment_id: uuid.UUID = Field(description="Assignment withdrawn")
+    provider_id: Slug = Field(description="Provider it was assigned to, which must stop work on it")
+    reason: WithdrawalReason = Field(
+        description="Why: referral_cancelled (the referrer cancelled the referral) or expired (not "
+        "accepted or declined by the contact deadline)"
+    )
+    withdrawn_at: UtcDatetime = Field(description="When the assignment was closed")
+    stage_reached: ProviderResponseType | None = Field(
+        None,
+        description="The furthest step recorded against the assignment before it was withdrawn, e.g. "
+        '"contacted"; null when the provider had not answered',
+    )
+    contact_deadline: UtcDatetime | None = Field(
+        None, description="The contact deadline that passed, when the reason is expired; null otherwise"
+    )
+    detail: Text = Field(description="What happened and what to do, for people at the provider")
+
+    @model_validator(mode="after")
+    def _an_expiry_names_its_deadline(self) -> Self:
+        if (self.reason is WithdrawalReason.EXPIRED) != (self.contact_deadline is not None):
+            raise ValueError("contact_deadline is set exactly when reason is expired")
+        return self

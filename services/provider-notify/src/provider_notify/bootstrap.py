@@ -70,7 +70,7 @@ def bootstrap(
         await handle_response(event, uow)  # refusals are kept in `responses`, with their reason
 
     async def on_status(event: Envelope[Any], uow: UnitOfWork) -> None:
-        await handle_status(event, uow)
+        await handle_status(event, uow, ctx.now())
 
     if consume:
         service.consume(

@@ -5,85 +5,15 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import httpx
 import pytest
-import yaml
-from provider_notify.adapters.webhook import WebhookSender
-from provider_notify.bootstrap import bootstrap
-from provider_notify.domain.channels import load_channels
-from provider_notify.domain.delivery import RetryPolicy
-from provider_notify.service_layer.delivery import Deliverer, NotifyContext
-from provider_notify.settings import NotifySettings
+from provider_notify.service_layer.delivery import Deliverer
 from referral_schemas import dump_event, new_envelope, parse_event, topic_for
 from referral_schemas.examples import example
-from servicekit.testing import consumer_record, reset_schema
+from servicekit.testing import consumer_record
 
 pytestmark = pytest.mark.infra
-
-
-@pytest.fixture
-async def notify(test_database_url, kafka_bootstrap, isolated_topic_prefix, receiver, tmp_path, monkeypatch):
-    rec, base = receiver
-    monkeypatch.setenv("TEST_WEBHOOK_SECRET", "leisure-centre-secret")
-    providers = {
-        "providers": [
-            {
-                "provider_id": "hook-ok",
-                "channel": "webhook",
-                "url": f"{base}/assignments",
-                "secret_env": "TEST_WEBHOOK_SECRET",
-            },
-            {
-                "provider_id": "hook-broken",
-                "channel": "webhook",
-                "url": f"{base}/broken",
-                "secret_env": "TEST_WEBHOOK_SECRET",
-            },
-            {
-                "provider_id": "hook-refusing",
-                "channel": "webhook",
-                "url": f"{base}/refusing",
-                "secret_env": "TEST_WEBHOOK_SECRET",
-            },
-            {
-                "provider_id": "hook-slow",
-                "channel": "webhook",
-                "url": f"{base}/slow",
-                "secret_env": "TEST_WEBHOOK_SECRET",
-            },
-        ]
-    }
-    path = tmp_path / "providers.yaml"
-    path.write_text(yaml.safe_dump(providers))
-    reset_schema(test_database_url, "provider-notify")
-    settings = NotifySettings.model_validate(
-        {
-            "DATABASE_URL": test_database_url,
-            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "TOPIC_PREFIX": isolated_topic_prefix,
-            "relay_enabled": False,
-            "providers_file": str(path),
-            "give_up_after_s": 3600,
-        }
-    )
-    clock = {"now": datetime.now(UTC)}
-    service = bootstrap(settings, now=lambda: clock["now"])
-    await service.open_database()
-    await service.producer.start()
-    # The deliverer's context, as bootstrap builds it from these settings, driven here pass by pass.
-    ctx = NotifyContext(
-        channels=lambda: load_channels(path),
-        policy=RetryPolicy(settings.retry_base_s, settings.retry_cap_s, settings.give_up_after_s),
-        lease=timedelta(seconds=settings.lease_s),
-        batch=settings.deliver_batch,
-        now=lambda: clock["now"],
-    )
-    async with httpx.AsyncClient() as client:
-        yield service, rec, WebhookSender(client, timeout_s=2), clock, ctx
-    await service.producer.stop()
-    await service.close_database()
 
 
 def assignment_for(provider_id: str):

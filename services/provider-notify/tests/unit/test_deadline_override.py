@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from provider_notify.domain.channels import load_channels
+from provider_notify.domain.deadlines import held_deadline
 from provider_notify.domain.delivery import RetryPolicy
-from provider_notify.service_layer.deadlines import held_deadline
 from provider_notify.service_layer.delivery import NotifyContext, handle_assignment_created
 from provider_notify.settings import NotifySettings
 from pydantic import ValidationError

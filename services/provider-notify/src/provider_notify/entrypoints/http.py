@@ -36,8 +36,10 @@ def routes(api_keys: Mapping[str, str], uow_factory: Callable[[], UnitOfWork]) -
             return None
         async with uow_factory() as uow:
             row = await uow.connection.fetchrow(
-                "SELECT a.referral_id, a.payload, a.stage, a.delivery_state, r.reminded_at"
+                "SELECT a.referral_id, a.payload, a.stage, a.delivery_state, r.reminded_at,"
+                " w.payload AS withdrawal"
                 " FROM assignments a LEFT JOIN reminders r ON r.assignment_id = a.assignment_id"
+                " LEFT JOIN withdrawals w ON w.assignment_id = a.assignment_id"
                 " WHERE a.assignment_id = $1 AND a.provider_id = $2",
                 assignment_id,
                 provider_id,
@@ -50,6 +52,8 @@ def routes(api_keys: Mapping[str, str], uow_factory: Callable[[], UnitOfWork]) -
             # Reminders are not pushed (no event contract for one), so a provider finds them here.
             "reminded_at": row["reminded_at"].isoformat() if row["reminded_at"] else None,
             "assignment": json.loads(row["payload"]),
+            # Cancelled or expired: the assignment.withdrawn event, as sent on the provider's channel.
+            "withdrawal": json.loads(row["withdrawal"]) if row["withdrawal"] else None,
         }
         return row["referral_id"], doc
 

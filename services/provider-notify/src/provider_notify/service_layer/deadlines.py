@@ -4,11 +4,11 @@ The timer is a query over `assignments` (pending and past the deadline), run eve
 `every_s` by every instance; SKIP LOCKED gives each due row to one of them, and the expiry and
 its assignment.expired event commit together, so a restart neither loses nor repeats one.
 A cancelled referral's open assignments are closed the same way, so a late answer is refused;
-either way an undelivered webhook stops being retried (delivery_state "stopped").
+either way an undelivered webhook stops being retried (delivery_state "stopped"), and the
+provider is told, in the same transaction, that the assignment is withdrawn (`withdrawals`).
 
-The deadline an assignment is held to is triage's, in working days (`held_deadline`), unless the
-`contact_deadline_override_s` setting names its provider: a setting for tests and demos, so that
-a provider that never answers can be seen to expire within seconds. Nothing else moves the clock.
+The deadline an assignment is held to is triage's, in working days, unless the
+`contact_deadline_override_s` setting names its provider (`domain.deadlines.held_deadline`).
 
 Reminders before the deadline are a sibling timer over `reminders`: each assignment still
 awaiting an answer gets one row, scheduled with the working-day calendar (which SQL lacks), and
@@ -22,22 +22,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from provider_notify.domain.lifecycle import FINAL
+from provider_notify.domain.lifecycle import FINAL, Stage
+from provider_notify.service_layer.withdrawals import CLOSED_COLUMNS, withdraw
 from referral_schemas import Envelope, parse_event
-from referral_schemas.enums import ReferralStatus
+from referral_schemas.enums import ReferralStatus, WithdrawalReason
 from referral_schemas.events.assignment import AssignmentExpired
 from referral_schemas.registry import AssignmentExpiredV1
 from servicekit.db.uow import UnitOfWork
+from servicekit.observability.tracing import continue_trace
 
 log = logging.getLogger(__name__)
 
 PRODUCER = "provider-notify"
-EXPIRE_DUE = """
+EXPIRE_DUE = f"""
 UPDATE assignments SET stage = 'expired', expired_at = $1, next_attempt_at = NULL,
     delivery_state = CASE WHEN delivery_state = 'pending' THEN 'stopped' ELSE delivery_state END
 WHERE assignment_id IN (
@@ -45,23 +47,24 @@ WHERE assignment_id IN (
     WHERE stage = 'pending' AND contact_deadline <= $1
     ORDER BY contact_deadline LIMIT $2
     FOR UPDATE SKIP LOCKED)
-RETURNING assignment_id, provider_id, contact_deadline, payload
-"""
-
-
-def held_deadline(
-    provider_id: str, promised: datetime, arrived: datetime, override_s: Mapping[str, float]
-) -> datetime:
-    """The contact deadline an assignment is held to: `promised` (triage's, in working days), or,
-    when `override_s` (the tests' and demos' setting) names the provider, that many seconds after
-    the assignment `arrived`, whichever is earlier. An override never extends a deadline."""
-    seconds = override_s.get(provider_id)
-    if seconds is None:
-        return promised
-    return min(promised, arrived + timedelta(seconds=seconds))
+RETURNING {CLOSED_COLUMNS}
+"""  # noqa: S608 - the columns are a constant
+# The stage each assignment had, read under the lock the update then holds.
+CANCEL = f"""
+WITH closing AS (
+    SELECT assignment_id AS closing_id, stage AS stage_before FROM assignments
+    WHERE referral_id = $1 AND stage <> ALL($2::text[])
+    FOR UPDATE)
+UPDATE assignments SET stage = 'cancelled', next_attempt_at = NULL,
+    delivery_state = CASE WHEN delivery_state = 'pending' THEN 'stopped' ELSE delivery_state END
+FROM closing WHERE assignment_id = closing_id
+RETURNING stage_before, {CLOSED_COLUMNS}
+"""  # noqa: S608 - the columns are a constant
 
 
 async def expire_due(uow_factory: Callable[[], UnitOfWork], now: datetime, batch: int = 500) -> int:
+    """Expire the assignments whose deadline has passed by `now` (at most `batch`), announce
+    each for triage, and withdraw each from its provider; returns how many."""
     async with uow_factory() as uow:
         rows = await uow.connection.fetch(EXPIRE_DUE, now, batch)
         for row in rows:
@@ -73,13 +76,16 @@ async def expire_due(uow_factory: Callable[[], UnitOfWork], now: datetime, batch
                 contact_deadline=row["contact_deadline"],
                 expired_at=now,
             )
-            uow.emit(
-                AssignmentExpiredV1,
-                expired,
-                producer=PRODUCER,
-                referral_id=cause.referral_id,
-                caused_by=cause,
-            )
+            # A timer, not an event, expires it: what it emits joins the assignment's trace.
+            with continue_trace(row["trace_headers"], "assignment expired"):
+                uow.emit(
+                    AssignmentExpiredV1,
+                    expired,
+                    producer=PRODUCER,
+                    referral_id=cause.referral_id,
+                    caused_by=cause,
+                )
+                await withdraw(uow, row, Stage.PENDING, WithdrawalReason.EXPIRED, now, caused_by=cause)
         await uow.commit()
     return len(rows)
 
@@ -92,17 +98,15 @@ async def keep_expiring(
             await asyncio.sleep(every_s)
 
 
-async def handle_status(event: Envelope[Any], uow: UnitOfWork) -> None:
-    """Only a cancellation matters: the referral's open assignments stop."""
+async def handle_status(event: Envelope[Any], uow: UnitOfWork, now: datetime) -> None:
+    """Only a cancellation matters: the referral's open assignments stop, and each provider is
+    told that its assignment is withdrawn."""
     if event.data.status is not ReferralStatus.CANCELLED:
         return
-    await uow.connection.execute(
-        "UPDATE assignments SET stage = 'cancelled', next_attempt_at = NULL,"
-        " delivery_state = CASE WHEN delivery_state = 'pending' THEN 'stopped' ELSE delivery_state END"
-        " WHERE referral_id = $1 AND stage <> ALL($2::text[])",
-        event.referral_id,
-        [s.value for s in FINAL],
-    )
+    closed = await uow.connection.fetch(CANCEL, event.referral_id, [s.value for s in FINAL])
+    reason = WithdrawalReason.REFERRAL_CANCELLED
+    for row in closed:
+        await withdraw(uow, row, Stage(row["stage_before"]), reason, now, caused_by=event)
 
 
 # (contact deadline, when the assignment was made) -> when to remind, or None for no reminder

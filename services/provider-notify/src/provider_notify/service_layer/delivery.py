@@ -6,6 +6,12 @@ delivered. For a webhook provider it waits in `assignments` until a deliverer le
 POST happens outside any transaction, then the attempt and its outcome are recorded and
 `assignment.delivered` or (after retrying for `give_up_after_s`) `assignment.delivery_failed`
 are published. Leases expire, so a deliverer that dies mid-attempt costs a retry, never a loss.
+
+The deliverer also carries withdrawals (`withdrawals`: an assignment cancelled or expired) to
+webhook providers, from their own table, with the same leases, signing, retries and parking;
+they announce nothing on Kafka (the referral's own events already say what happened), and one
+that cannot be delivered is logged as an error for operators. A withdrawal is not sent while
+its assignment's own POST is still under way, so it never overtakes it.
 """
 
 from __future__ import annotations
@@ -17,13 +23,14 @@ import random
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import asyncpg
 from provider_notify.adapters.webhook import Attempt, WebhookSender
 from provider_notify.domain.channels import Channels
+from provider_notify.domain.deadlines import held_deadline
 from provider_notify.domain.delivery import Outcome, RetryPolicy
-from provider_notify.service_layer.deadlines import held_deadline
 from referral_schemas import Envelope, dump_event, parse_event
 from referral_schemas.enums import DeliveryChannel
 from referral_schemas.events.assignment import AssignmentDelivered, AssignmentDeliveryFailed
@@ -73,7 +80,7 @@ async def handle_assignment_created(event: Envelope[Any], uow: UnitOfWork, ctx: 
     if stored is None:
         return
     if not kafka:
-        uow.on_flush(_announce_due)  # one NOTIFY per transaction, delivered when it commits
+        uow.on_flush(announce_due)  # one NOTIFY per transaction, delivered when it commits
         return
     # The provider's own copy, keyed by provider so that Kafka ACLs can confine each to its own.
     uow.publish(event, topic=PROVIDER_TOPIC, key=data.provider_id, aggregate_type="provider")
@@ -90,43 +97,77 @@ async def handle_assignment_created(event: Envelope[Any], uow: UnitOfWork, ctx: 
     )
 
 
-# Due deliveries, oldest first, of providers with room for more: candidates only, not locked.
+class Queue(StrEnum):
+    """What a webhook delivery carries; each is queued in its own table, with its own attempts."""
+
+    ASSIGNMENT = "assignment"  # assignments, delivery_attempts
+    WITHDRAWAL = "withdrawal"  # withdrawals, withdrawal_attempts
+
+
+# Due deliveries of both queues, oldest first, of providers with room for more: candidates only,
+# not locked. A withdrawal waits while its assignment's own POST is under way (leased).
 DUE_CANDIDATES = """
-SELECT assignment_id, provider_id FROM assignments
-WHERE delivery_state = 'pending' AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until < $1)
-    AND provider_id <> ALL($2::text[])
+(SELECT 'assignment' AS queue, assignment_id, provider_id, next_attempt_at FROM assignments
+ WHERE delivery_state = 'pending' AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until < $1)
+     AND provider_id <> ALL($2::text[])
+ ORDER BY next_attempt_at LIMIT $3)
+UNION ALL
+(SELECT 'withdrawal', w.assignment_id, w.provider_id, w.next_attempt_at FROM withdrawals w
+ WHERE w.delivery_state = 'pending' AND w.next_attempt_at <= $1
+     AND (w.leased_until IS NULL OR w.leased_until < $1) AND w.provider_id <> ALL($2::text[])
+     AND NOT EXISTS (
+         SELECT 1 FROM assignments a WHERE a.assignment_id = w.assignment_id AND a.leased_until >= $1)
+ ORDER BY w.next_attempt_at LIMIT $3)
 ORDER BY next_attempt_at LIMIT $3
 """
-# The lease, re-checked row by row under its lock: a row another deliverer leased meanwhile is skipped.
-LEASE = """
-UPDATE assignments SET leased_until = $3
+# The lease, re-checked row by row under its lock: a row another deliverer leased meanwhile is
+# skipped. The delivery id is the same for every attempt of one delivery: an assignment's is its
+# assignment_id, a withdrawal's the withdrawal event's id.
+_LEASE = """
+UPDATE {table} SET leased_until = $3
 WHERE assignment_id = ANY($1::uuid[]) AND delivery_state = 'pending' AND next_attempt_at <= $2
     AND (leased_until IS NULL OR leased_until < $2)
-RETURNING assignment_id, provider_id, payload, attempts, first_failed_at, trace_headers
+RETURNING '{queue}' AS queue, {delivery_id}::text AS delivery_id, assignment_id, provider_id, payload,
+    attempts, first_failed_at, trace_headers
 """
 # Outcomes of a group, in one statement: an outcome whose attempt number is no longer next (its
-# lease lapsed and another attempt was recorded first) changes nothing and is not returned.
-RECORD = """
+# lease lapsed and another attempt was recorded first) changes nothing and is not returned. A
+# delivery stopped while its attempt was under way (the assignment was cancelled or expired) is
+# not tried again: it stays stopped unless that attempt settled it.
+_RECORD = """
 WITH recorded AS (
-    UPDATE assignments a SET attempts = o.attempt, delivery_state = o.state, next_attempt_at = o.next_at,
+    UPDATE {table} a SET attempts = o.attempt,
+        delivery_state = CASE WHEN a.delivery_state = 'stopped' AND o.state = 'pending' THEN 'stopped'
+                              ELSE o.state END,
+        next_attempt_at = CASE WHEN a.delivery_state = 'stopped' THEN NULL ELSE o.next_at END,
         leased_until = NULL, first_failed_at = o.first_failed,
         delivered_at = CASE WHEN o.state = 'delivered' THEN $9 ELSE a.delivered_at END
     FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::timestamptz[])
         AS o(assignment_id, attempt, state, next_at, first_failed)
     WHERE a.assignment_id = o.assignment_id AND a.attempts = o.attempt - 1
     RETURNING a.assignment_id, o.attempt)
-INSERT INTO delivery_attempts (assignment_id, attempt, at, status, error, outcome, elapsed_ms)
+INSERT INTO {attempts} (assignment_id, attempt, at, status, error, outcome, elapsed_ms)
 SELECT d.assignment_id, d.attempt, $9, d.status, d.error, d.outcome, d.elapsed_ms
 FROM unnest($1::uuid[], $2::int[], $6::int[], $7::text[], $8::text[], $10::float8[])
     AS d(assignment_id, attempt, status, error, outcome, elapsed_ms)
 JOIN recorded USING (assignment_id, attempt)
 RETURNING assignment_id
 """
-# Sent with the commit that stores a webhook assignment, so that a waiting deliverer starts at once.
+_TABLES = {
+    Queue.ASSIGNMENT: ("assignments", "delivery_attempts", "assignment_id"),
+    Queue.WITHDRAWAL: ("withdrawals", "withdrawal_attempts", "event_id"),
+}
+LEASE = {
+    q: _LEASE.format(table=table, queue=q.value, delivery_id=delivery_id)
+    for q, (table, _, delivery_id) in _TABLES.items()
+}
+RECORD = {q: _RECORD.format(table=table, attempts=attempts) for q, (table, attempts, _) in _TABLES.items()}
+# Sent with the commit that stores a webhook assignment or withdrawal, so that a waiting deliverer
+# starts at once.
 DUE_CHANNEL = "provider_notify_due"
 
 
-async def _announce_due(conn: asyncpg.Connection) -> None:
+async def announce_due(conn: asyncpg.Connection) -> None:
     await conn.execute(f"NOTIFY {DUE_CHANNEL}")
 
 
@@ -186,16 +227,20 @@ class Deliverer:
         async with self._pool().acquire() as conn:
             candidates = await conn.fetch(DUE_CANDIDATES, now, full, room)
             taken: dict[str, int] = {}
-            chosen = []
+            chosen: dict[Queue, list[Any]] = {}
             self._blocked = set(full)
             for c in candidates:
                 p = c["provider_id"]
                 if self._in_flight.get(p, 0) + taken.get(p, 0) < self._provider_room:
                     taken[p] = taken.get(p, 0) + 1
-                    chosen.append(c["assignment_id"])
+                    chosen.setdefault(Queue(c["queue"]), []).append(c["assignment_id"])
                 else:
                     self._blocked.add(p)
-            due = await conn.fetch(LEASE, chosen, now, now + self._ctx.lease) if chosen else []
+            due = [
+                row
+                for queue, ids in chosen.items()
+                for row in await conn.fetch(LEASE[queue], ids, now, now + self._ctx.lease)
+            ]
         self._full = len(candidates) == room
         channels = self._ctx.channels()
         for row in due:
@@ -250,7 +295,7 @@ class Deliverer:
                     provider.url,
                     secret,
                     row["payload"].encode(),
-                    delivery_id=str(row["assignment_id"]),
+                    delivery_id=row["delivery_id"],
                     now=int(self._ctx.now().timestamp()),
                     pool=provider.provider_id,
                 )
@@ -296,9 +341,11 @@ async def _record(
     rng: random.Random,
 ) -> None:
     now = ctx.now()
-    rows: dict[Any, _Row] = {}
-    settled: dict[Any, tuple[asyncpg.Record, Attempt, str, int]] = {}
+    queues: dict[Queue, dict[Any, _Row]] = {}
+    settled: dict[tuple[Queue, Any], tuple[asyncpg.Record, Attempt, str, int]] = {}
     for row, result in batch:
+        queue = Queue(row["queue"])
+        rows = queues.setdefault(queue, {})
         if row["assignment_id"] in rows:  # the same attempt twice (a lapsed lease): the first counts
             continue
         number = row["attempts"] + 1
@@ -321,23 +368,55 @@ async def _record(
             result.elapsed_ms,
         )
         if state != "pending":
-            settled[row["assignment_id"]] = (row, result, state, number)
-    numbers, states, next_ats, first_faileds, statuses, errors, outcomes, elapsed = (
-        list(column) for column in zip(*rows.values(), strict=True)
-    )
-    recorded = await uow.connection.fetch(
-        RECORD, list(rows), numbers, states, next_ats, first_faileds, statuses, errors, outcomes, now, elapsed
-    )
-    for r in recorded:
-        if r["assignment_id"] in settled:
-            _announce(uow, *settled[r["assignment_id"]], now)
+            settled[(queue, row["assignment_id"])] = (row, result, state, number)
+    for queue, rows in queues.items():
+        numbers, states, next_ats, first_faileds, statuses, errors, outcomes, elapsed = (
+            list(column) for column in zip(*rows.values(), strict=True)
+        )
+        recorded = await uow.connection.fetch(
+            RECORD[queue],
+            list(rows),
+            numbers,
+            states,
+            next_ats,
+            first_faileds,
+            statuses,
+            errors,
+            outcomes,
+            now,
+            elapsed,
+        )
+        for r in recorded:
+            if (queue, r["assignment_id"]) in settled:
+                _announce(uow, queue, *settled[(queue, r["assignment_id"])], now)
 
 
 def _announce(
-    uow: UnitOfWork, row: asyncpg.Record, result: Attempt, state: str, number: int, now: datetime
+    uow: UnitOfWork,
+    queue: Queue,
+    row: asyncpg.Record,
+    result: Attempt,
+    state: str,
+    number: int,
+    now: datetime,
 ) -> None:
-    with continue_trace(row["trace_headers"], f"webhook {state}"):
-        _emit_settled(uow, row, result, state, number, now)
+    span = f"webhook {state}" if queue is Queue.ASSIGNMENT else f"webhook withdrawal {state}"
+    with continue_trace(row["trace_headers"], span):
+        if queue is Queue.ASSIGNMENT:
+            _emit_settled(uow, row, result, state, number, now)
+        elif state == "delivered":
+            log.info("withdrawal of assignment %s delivered to %s", row["assignment_id"], row["provider_id"])
+        else:
+            # No contract announces it (assignment.delivery_failed would read as the assignment
+            # itself undelivered): the row stays failed in `withdrawals`, and operators are told here.
+            log.error(
+                "withdrawal of assignment %s could not be delivered to %s after %d attempts (%s):"
+                " tell the provider another way to stop work on it",
+                row["assignment_id"],
+                row["provider_id"],
+                number,
+                result.error or "no answer",
+            )
 
 
 def _emit_settled(

@@ -1,0 +1,110 @@
+"""Withdrawing an assignment closed without its provider's answer, in the closing transaction.
+
+The referral's cancellation (`deadlines.handle_status`) or the contact deadline passing
+(`deadlines.expire_due`) closes the assignment; in the same unit of work `withdraw` tells the
+provider, on the channel that brought it the assignment:
+
+- Kafka: `assignment.withdrawn` on provider.assignments.v1, keyed by the provider, through the
+  outbox, so it is sent if and only if the closing commits, and after the provider's copy of the
+  assignment (same key, same partition, in order).
+- Webhook: a row in `withdrawals`, which the deliverer (`delivery.Deliverer`) leases, posts
+  signed, retries and parks exactly as it does assignments. Its delivery id is the withdrawal's
+  own event id, so a receiver that drops repeats by delivery id does not take it for a repeat of
+  the assignment. A webhook assignment whose delivery never started never reached the provider:
+  its withdrawal is recorded as not_needed and not sent.
+
+Every withdrawal is kept in `withdrawals` (one per assignment: an assignment closes once), which
+is also where the provider's view of the assignment finds it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from provider_notify.domain.lifecycle import Stage
+from provider_notify.domain.withdrawal import provider_has_it, withdrawal
+from provider_notify.service_layer.delivery import PRODUCER, PROVIDER_TOPIC, announce_due
+from referral_schemas import Envelope, dump_event, new_envelope, parse_event
+from referral_schemas.enums import DeliveryChannel, WithdrawalReason
+from referral_schemas.registry import AssignmentWithdrawnV1
+from servicekit.db.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+# What the statement closing an assignment returns for `withdraw` (besides the stage it had).
+CLOSED_COLUMNS = (
+    "assignment_id, provider_id, channel, payload, contact_deadline, trace_headers,"
+    " (attempts > 0 OR leased_until IS NOT NULL) AS delivery_started"
+)
+STORE = """
+INSERT INTO withdrawals (assignment_id, event_id, provider_id, channel, reason, delivery_state, payload,
+    attempts, next_attempt_at, delivered_at, trace_headers)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (assignment_id) DO NOTHING RETURNING assignment_id
+"""
+
+
+async def withdraw(
+    uow: UnitOfWork,
+    closed: Mapping[str, Any],
+    stage_before: Stage,
+    reason: WithdrawalReason,
+    now: datetime,
+    caused_by: Envelope[Any],
+) -> Envelope[Any] | None:
+    """Tell the provider of `closed` (a row with `CLOSED_COLUMNS`, just closed for `reason` at
+    `stage_before`) that the assignment is withdrawn; returns the withdrawal event, or None if
+    the assignment had been withdrawn before."""
+    assignment = parse_event(closed["payload"].encode())
+    assert assignment.referral_id is not None  # assignment events always name their referral
+    data = withdrawal(
+        assignment_id=closed["assignment_id"],
+        provider_id=closed["provider_id"],
+        reason=reason,
+        stage_before=stage_before,
+        contact_deadline=closed["contact_deadline"],
+        now=now,
+    )
+    referral_id = assignment.referral_id
+    event = new_envelope(
+        AssignmentWithdrawnV1, data, producer=PRODUCER, referral_id=referral_id, caused_by=caused_by
+    )
+    channel = DeliveryChannel(closed["channel"])
+    kafka = channel is DeliveryChannel.KAFKA
+    if not provider_has_it(channel, closed["delivery_started"]):
+        state = "not_needed"
+    else:
+        state = "delivered" if kafka else "pending"  # on its feed with this commit, or for the deliverer
+    stored = await uow.connection.fetchval(
+        STORE,
+        data.assignment_id,
+        event.event_id,
+        data.provider_id,
+        channel.value,
+        reason.value,
+        state,
+        dump_event(event).decode(),
+        1 if kafka else 0,
+        now if state == "pending" else None,
+        now if kafka else None,
+        closed["trace_headers"],
+    )
+    if stored is None:  # withdrawn already: an assignment closes once, so this is only a guard
+        return None
+    if kafka:
+        # The provider's feed, keyed by provider like its copy of the assignment (uow.emit would
+        # key it by referral).
+        uow.publish(event, topic=PROVIDER_TOPIC, key=data.provider_id, aggregate_type="provider")
+    elif state == "pending":
+        uow.on_flush(announce_due)  # wakes a deliverer when this commits
+    log.info(
+        "assignment %s of %s withdrawn (%s): %s",
+        data.assignment_id,
+        data.provider_id,
+        reason.value,
+        "not sent, the provider never had it" if state == "not_needed" else f"by {channel.value}",
+    )
+    return event

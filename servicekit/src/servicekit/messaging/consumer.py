@@ -241,13 +241,15 @@ class EventConsumer:
             EVENTS_APPLIED.labels(self.name, event_type).inc(count)
 
     async def _handle(self, item: _Item, uow: UnitOfWork, recording: bool) -> None:
-        parent = context_from_kafka_headers(item.record.headers or ())
-        token = referral_id_var.set(str(item.event.referral_id) if item.event.referral_id else None)
+        token = referral_id_var.set(item.event.referral_id)
         try:
             if not recording:
+                if not item.record.headers:  # no context came in: nothing to carry on
+                    await item.handler(item.event, uow)
+                    return
                 # No spans are recorded, but the incoming context still flows on to the
                 # events this handler emits, so the referral's trace is unbroken downstream.
-                attached = context.attach(parent)
+                attached = context.attach(context_from_kafka_headers(item.record.headers))
                 try:
                     await item.handler(item.event, uow)
                 finally:
@@ -255,7 +257,7 @@ class EventConsumer:
                 return
             with tracer.start_as_current_span(
                 f"{item.record.topic} process",
-                context=parent,
+                context=context_from_kafka_headers(item.record.headers or ()),
                 kind=trace.SpanKind.CONSUMER,
                 attributes={
                     "messaging.system": "kafka",

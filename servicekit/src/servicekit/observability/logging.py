@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import sys
 from contextvars import ContextVar
+from uuid import UUID
 
 from pythonjsonlogger.json import JsonFormatter
 
 from servicekit.observability.tracing import trace_id_hex
 
-referral_id_var: ContextVar[str | None] = ContextVar("referral_id", default=None)
+# The id itself, not its text: it is set for every event handled and read only when one logs.
+referral_id_var: ContextVar[UUID | None] = ContextVar("referral_id", default=None)
 
 
 class _ContextFilter(logging.Filter):
@@ -20,7 +22,8 @@ class _ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.service = self.service
-        record.referral_id = referral_id_var.get()
+        referral_id = referral_id_var.get()
+        record.referral_id = str(referral_id) if referral_id is not None else None
         record.trace_id = trace_id_hex()
         return True
 

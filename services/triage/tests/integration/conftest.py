@@ -60,6 +60,15 @@ class Triage:
             )
         return [parse_event(r["payload"].encode()) for r in rows]
 
+    async def held(self, referral_id: uuid.UUID) -> tuple[str, dict[str, Any] | None]:
+        """The referral's state in `triage.referrals` and the referral.accepted payload it keeps."""
+        async with self.service.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT state, accepted::text AS accepted FROM referrals WHERE referral_id = $1", referral_id
+            )
+        assert row is not None, f"triage holds no referral {referral_id}"
+        return row["state"], json.loads(row["accepted"]) if row["accepted"] is not None else None
+
     async def reserved(self, service_id: str, programme: str) -> int:
         async with self.service.pool.acquire() as conn:
             return await conn.fetchval(

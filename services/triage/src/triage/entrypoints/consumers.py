@@ -1,4 +1,4 @@
-"""Kafka subscriptions: accepted referrals; declines, expiries and cancellations."""
+"""Kafka subscriptions: accepted referrals, declines, expiries and the status stream."""
 
 from __future__ import annotations
 

@@ -4,6 +4,10 @@ One decision per referral revision (an older or repeated revision changes nothin
 the rules assign but no provider near the patient can take this month goes back to the
 referrer with that reason; a declined or expired assignment is placed again elsewhere, up to a
 bounded number of attempts. A cancelled referral gives its place back and is placed no further.
+
+A referral is `placing`, holding the referral.accepted payload (the patient's contact details a
+reassignment passes on), until its provider has taken it on; then it is `placed` and the payload
+is cleared (`handle_status` says when that is). Its placement stays open: the provider keeps it.
 """
 
 from __future__ import annotations
@@ -97,8 +101,9 @@ async def handle_accepted(event: Envelope[Any], uow: TriageUnitOfWork, ctx: Tria
             state = "unplaced"
     elif open_placement is not None:
         # An update while a provider already holds the referral: the placement stands (the
-        # provider sees the referral's later events), only the decision is restated.
-        state = "placing"
+        # provider sees the referral's later events), only the decision is restated. A referral
+        # already placed needs no provider again, so it does not take the contact details back.
+        state = "placed" if existing is not None and existing.state == "placed" else "placing"
     uow.referrals.save(
         TriagedReferral(
             rid,
@@ -170,15 +175,40 @@ async def handle_reassignment(event: Envelope[Any], uow: TriageUnitOfWork, ctx: 
     _publish(uow, event, rid, AssignmentCreatedV1, assignment)
 
 
-# ---------------------------------------------------------------------------- cancellation
+# ---------------------------------------------------------------------------- status stream
+# Placing is over once no decline or expiry can follow, since reassignment needs the contact
+# details. Provider-notify takes a decline until the provider has contacted the patient, so
+# accepted_by_provider is too early: a decline may still come, on another topic and so in either
+# order with it. Triage consumes no provider.activity and the status stream has no "contacted";
+# these are the first statuses it carries from after contact (closed also ends a referral the
+# provider had only accepted, finally).
+PLACED_STATUSES = frozenset({ReferralStatus.STARTED, ReferralStatus.COMPLETED, ReferralStatus.CLOSED})
+
+
 async def handle_status(event: Envelope[Any], uow: TriageUnitOfWork, ctx: TriageContext) -> None:
-    """Only a cancellation matters here: stop placing and give back any place held."""
-    if event.data.status is not ReferralStatus.CANCELLED or event.referral_id is None:
+    """A cancellation stops placing and gives back any place held; the provider taking the
+    referral on ends placing, and with it the need for the patient's contact details."""
+    if event.referral_id is None:
         return
-    referral = await uow.referrals.get(event.referral_id)
+    if event.data.status in PLACED_STATUSES:
+        await _placed(event.referral_id, uow)
+    elif event.data.status is ReferralStatus.CANCELLED:
+        await _cancel(event.referral_id, uow, ctx)
+
+
+async def _placed(rid: uuid.UUID, uow: TriageUnitOfWork) -> None:
+    referral = await uow.referrals.get(rid)
+    if referral is None or referral.state != "placing":
+        return  # a repeat, or a referral triage is not placing (cancelled meanwhile)
+    referral.state, referral.accepted = "placed", None
+    uow.referrals.save(referral)
+
+
+async def _cancel(rid: uuid.UUID, uow: TriageUnitOfWork, ctx: TriageContext) -> None:
+    referral = await uow.referrals.get(rid)
     if referral is None or referral.state == "cancelled":
         return
-    for placement in await uow.referrals.placements(event.referral_id):
+    for placement in await uow.referrals.placements(rid):
         if placement.state == "open":
             placement.state = "cancelled"
             uow.referrals.save_placement(placement)

@@ -1,10 +1,12 @@
 """One hop through the service kit against a bare aiokafka → asyncpg → aiokafka loop.
 
-    uv run python -m bench.kit_hop [--events 60000] [--rate 1000] [--seconds 10]
+    uv run python -m bench.kit_hop [--events 60000] [--rate 1000] [--seconds 10] [--rounds 5]
 
 Both hops run as separate processes on the same input, one after the other, against the local
 stack. Throughput: a backlog of N events, timed from the first record consumed to the last
-output acknowledged. Latency: events produced at a steady rate while the hop runs, measured
+output acknowledged; bare and kit take turns for several rounds, because one run on this shared
+machine can be a third faster or slower than the next, and the median of each is reported with
+its range and the median of the per-round ratios. Latency: events produced at a steady rate while the hop runs, measured
 from the input record's timestamp to the output record's timestamp. RSS: the hop process's
 peak resident set.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -277,34 +280,32 @@ def finish(procs: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
     return results
 
 
-def measure(
-    kind: str, admin_bench: str, bootstrap: str, events: int, rate: int, seconds: int, processes: int = 1
+def throughput(
+    kind: str, admin_bench: str, bootstrap: str, events: int, processes: int = 1
 ) -> dict[str, Any]:
     dsn = fresh_schema(admin_bench)
     in_t, out_t = asyncio.run(fresh_topics(bootstrap, kind))
     asyncio.run(produce(bootstrap, in_t, events))
     results = finish(spawn(kind, dsn, bootstrap, in_t, out_t, events, processes))
     # Every process measures the same span from the database; the figure is the same.
-    throughput = events / results[0]["elapsed_s"]
+    return {"eps": events / results[0]["elapsed_s"], "rss_mb": max(r["rss_mb"] for r in results)}
 
+
+def latency(
+    kind: str, admin_bench: str, bootstrap: str, rate: int, seconds: int, processes: int = 1
+) -> dict[str, Any]:
     dsn = fresh_schema(admin_bench)
     in_t, out_t = asyncio.run(fresh_topics(bootstrap, kind + "lat"))
     paced = rate * seconds
     procs = spawn(kind, dsn, bootstrap, in_t, out_t, paced, processes)
     time.sleep(3)  # let the consumer join its group before the clock starts
     asyncio.run(produce(bootstrap, in_t, paced, rate=rate))
-    lat_rss = max(r["rss_mb"] for r in finish(procs))
+    rss = max(r["rss_mb"] for r in finish(procs))
     # The bare loop names the cause in a field of its own; the kit in the envelope.
     lats = asyncio.run(
         answer_latencies(bootstrap, in_t, [out_t], paced, lambda d: d.get("causation_id") or d["caused_by"])
     )
-    return {
-        "throughput_eps": throughput,
-        "rss_mb": max(*(r["rss_mb"] for r in results), lat_rss),
-        "p50_ms": pct(lats, 0.50),
-        "p99_ms": pct(lats, 0.99),
-        "latency_samples": len(lats),
-    }
+    return {"p50_ms": pct(lats, 0.50), "p99_ms": pct(lats, 0.99), "rss_mb": rss, "samples": len(lats)}
 
 
 def main() -> None:
@@ -314,6 +315,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=60000)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=5, help="throughput runs of each hop, in turn")
     parser.add_argument("--child", choices=["kit", "bare"])
     parser.add_argument("--dsn")
     parser.add_argument("--bootstrap")
@@ -330,22 +332,33 @@ def main() -> None:
         return
     admin_bench = provisioned_bench_database()
     bootstrap = InfraSettings().kafka_bootstrap_servers
-    results = {
-        "bare": measure("bare", admin_bench, bootstrap, args.events, args.rate, args.seconds),
-        "kit": measure(
-            "kit", admin_bench, bootstrap, args.events, args.rate, args.seconds, args.kit_processes
-        ),
+    runs: dict[str, list[dict[str, Any]]] = {"bare": [], "kit": []}
+    for _ in range(args.rounds):
+        runs["bare"].append(throughput("bare", admin_bench, bootstrap, args.events))
+        runs["kit"].append(throughput("kit", admin_bench, bootstrap, args.events, args.kit_processes))
+    paced = {
+        "bare": latency("bare", admin_bench, bootstrap, args.rate, args.seconds),
+        "kit": latency("kit", admin_bench, bootstrap, args.rate, args.seconds, args.kit_processes),
     }
-    ratio = results["kit"]["throughput_eps"] / results["bare"]["throughput_eps"]
+    ratios = sorted(k["eps"] / b["eps"] for b, k in zip(runs["bare"], runs["kit"], strict=True))
     print(machine_line())
     print(
-        f"events: {args.events} backlog; latency at {args.rate}/s for {args.seconds}s; batch {BATCH}; "
-        f"{PARTITIONS} partitions; kit processes: {args.kit_processes}"
+        f"events: {args.events} backlog x {args.rounds} rounds (bare and kit in turn); latency at "
+        f"{args.rate}/s for {args.seconds}s; batch {BATCH}; {PARTITIONS} partitions; "
+        f"kit processes: {args.kit_processes}"
     )
-    print(f"{'hop':<6}{'events/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'RSS MB':>9}")
-    for k, r in results.items():
-        print(f"{k:<6}{r['throughput_eps']:>10.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['rss_mb']:>9.1f}")
-    print(f"kit / bare throughput: {ratio:.0%}")
+    print(f"{'hop':<6}{'events/s':>10}{'range':>15}{'p50 ms':>9}{'p99 ms':>9}{'RSS MB':>9}")
+    for kind, rounds in runs.items():
+        eps = sorted(r["eps"] for r in rounds)
+        rss = max(paced[kind]["rss_mb"], *(r["rss_mb"] for r in rounds))
+        print(
+            f"{kind:<6}{statistics.median(eps):>10.0f}{f'{eps[0]:.0f}-{eps[-1]:.0f}':>15}"
+            f"{paced[kind]['p50_ms']:>9.1f}{paced[kind]['p99_ms']:>9.1f}{rss:>9.1f}"
+        )
+    print(
+        f"kit / bare throughput: {statistics.median(ratios):.0%} (median of the rounds' ratios; "
+        f"range {ratios[0]:.0%}-{ratios[-1]:.0%})"
+    )
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+import os
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -11,6 +12,7 @@ from referral_schemas import (
     referral_id_for,
 )
 from referral_schemas.examples import example
+from referral_schemas.ids import new_event_id
 from referral_schemas.registry import (
     OutcomeKpiV1,
     ProviderActivityV1,
@@ -181,3 +183,22 @@ def test_events_are_immutable():
     event = example("referral.status")
     with pytest.raises(ValidationError, match="frozen"):
         event.producer = "someone-else"
+
+
+def test_new_event_ids_are_version_4_and_distinct_across_many_draws():
+    ids = [new_event_id() for _ in range(2000)]
+    assert len(set(ids)) == 2000
+    assert {i.version for i in ids} == {4}
+    assert {i.variant for i in ids} == {uuid.RFC_4122}
+
+
+def test_a_forked_child_draws_event_ids_of_its_own():
+    new_event_id()  # the parent now holds ids drawn but not yet handed out
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report the next id it would hand out
+        os.write(write, new_event_id().bytes)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child_id = uuid.UUID(bytes=os.read(read, 16))
+    assert child_id not in {new_event_id() for _ in range(300)}

@@ -8,6 +8,7 @@ from typing import Any, Generic, Self, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from referral_schemas.ids import new_event_id
 from referral_schemas.primitives import UtcDatetime
 
 # Strict: events arrive as JSON, where strict mode still reads ISO strings as UUIDs, dates and
@@ -119,7 +120,7 @@ def new_envelope(
     joins that event's journey (its correlation_id) and names it as its cause; otherwise it starts
     a journey of its own. Raises pydantic.ValidationError if the result breaks the contract.
     """
-    event_id = uuid.uuid4()
+    event_id = new_event_id()
     if issubclass(envelope_type, DeidentifiedEnvelope) and caused_by is not None:
         raise ValueError(
             f"{envelope_type.event_type_name()} is de-identified: it must not name the event "

@@ -1,7 +1,9 @@
-"""The canonical referral id, derived from the referrer's own identifiers."""
+"""Identifiers: the canonical referral id, derived from the referrer's own identifiers, and new
+event ids."""
 
 from __future__ import annotations
 
+import os
 import uuid
 
 # Fixed forever: changing it would change every referral id ever issued.
@@ -20,3 +22,17 @@ def referral_id_for(source_system: str, source_referral_id: str) -> uuid.UUID:
         if not value or _SEPARATOR in value:
             raise ValueError(f"{name} must be non-empty and free of U+001F, got {value!r}")
     return uuid.uuid5(REFERRAL_NAMESPACE, f"{source_system}{_SEPARATOR}{source_referral_id}")
+
+
+_ids_drawn: list[uuid.UUID] = []
+# A forked child must not hand out the ids its parent drew.
+os.register_at_fork(after_in_child=_ids_drawn.clear)
+
+
+def new_event_id() -> uuid.UUID:
+    """A random (version 4) UUID, as uuid.uuid4(), from randomness drawn 256 ids at a time: one
+    system call per event was a measurable share of a service's time per event."""
+    if not _ids_drawn:
+        raw = os.urandom(16 * 256)
+        _ids_drawn.extend(uuid.UUID(bytes=raw[i : i + 16], version=4) for i in range(0, len(raw), 16))
+    return _ids_drawn.pop()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -16,28 +14,18 @@ RETURNING event_id
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """Where an event came from, recorded with its inbox row for audit."""
-
-    event_id: UUID
-    event_type: str
-    topic: str
-    partition: int
-    offset: int
-
-
-async def claim(conn: asyncpg.Connection, consumer: str, deliveries: Sequence[Delivery]) -> set[UUID]:
-    """Record the deliveries; returns the event ids seen for the first time."""
-    if not deliveries:
+async def claim(
+    conn: asyncpg.Connection,
+    consumer: str,
+    event_ids: list[UUID],
+    event_types: list[str],
+    topics: list[str],
+    partitions: list[int],
+    offsets: list[int],
+) -> set[UUID]:
+    """Record a batch's deliveries (as columns: where each event came from, kept for audit);
+    returns the event ids seen for the first time."""
+    if not event_ids:
         return set()
-    rows = await conn.fetch(
-        CLAIM,
-        consumer,
-        [d.event_id for d in deliveries],
-        [d.event_type for d in deliveries],
-        [d.topic for d in deliveries],
-        [d.partition for d in deliveries],
-        [d.offset for d in deliveries],
-    )
+    rows = await conn.fetch(CLAIM, consumer, event_ids, event_types, topics, partitions, offsets)
     return {r["event_id"] for r in rows}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from uuid import UUID
 
 import asyncpg
@@ -16,22 +15,28 @@ SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
 """
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxMessage:
-    id: UUID
-    aggregatetype: str
-    aggregateid: str
-    type: str
-    topic: str
-    payload: str
-    headers: str
-
-
-@dataclass
 class OutboxBuffer:
-    """Messages a handler emits; nothing reaches the table unless the unit of work commits."""
+    """Messages a handler emits; nothing reaches the table unless the unit of work commits.
 
-    messages: list[OutboxMessage] = field(default_factory=list)
+    Held as the insert's columns, one list each: a batch stages hundreds of rows, and an object
+    per row, taken apart again at flush, cost more than the rows' own values."""
+
+    __slots__ = ("aggregateid", "aggregatetype", "headers", "id", "payload", "topic", "type")
+
+    def __init__(self) -> None:
+        self._empty()
+
+    def _empty(self) -> None:
+        self.id: list[UUID] = []
+        self.aggregatetype: list[str] = []
+        self.aggregateid: list[str] = []
+        self.type: list[str] = []
+        self.topic: list[str] = []
+        self.payload: list[str] = []
+        self.headers: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.id)
 
     def add(
         self,
@@ -43,32 +48,26 @@ class OutboxBuffer:
         payload: str,
         aggregate_type: str,
     ) -> None:
-        self.messages.append(
-            OutboxMessage(
-                id=event_id,
-                aggregatetype=aggregate_type,
-                aggregateid=key,
-                type=event_type,
-                topic=topic,
-                payload=payload,
-                headers=current_trace_headers(),
-            )
-        )
+        self.id.append(event_id)
+        self.aggregatetype.append(aggregate_type)
+        self.aggregateid.append(key)
+        self.type.append(event_type)
+        self.topic.append(topic)
+        self.payload.append(payload)
+        self.headers.append(current_trace_headers())
 
     async def flush(self, conn: asyncpg.Connection) -> int:
-        if not self.messages:
-            return 0
-        m = self.messages
-        await conn.execute(
-            INSERT_OUTBOX,
-            [x.id for x in m],
-            [x.aggregatetype for x in m],
-            [x.aggregateid for x in m],
-            [x.type for x in m],
-            [x.topic for x in m],
-            [x.payload for x in m],
-            [x.headers for x in m],
-        )
-        count = len(m)
-        self.messages = []
+        count = len(self.id)
+        if count:
+            await conn.execute(
+                INSERT_OUTBOX,
+                self.id,
+                self.aggregatetype,
+                self.aggregateid,
+                self.type,
+                self.topic,
+                self.payload,
+                self.headers,
+            )
+            self._empty()
         return count

@@ -31,7 +31,6 @@ from faststream.middlewares import AckPolicy
 from opentelemetry import context, trace
 from referral_schemas import ContractError, Envelope, parse_event
 
-from servicekit.db.inbox import Delivery
 from servicekit.db.uow import UnitOfWork
 from servicekit.messaging.dead_letters import DeadLetterPublisher, Rejection
 from servicekit.observability.logging import referral_id_var
@@ -218,16 +217,11 @@ class EventConsumer:
         async with self.uow_factory() as uow:
             claimed = await uow.claim(
                 self.name,
-                [
-                    Delivery(
-                        i.event.event_id,
-                        i.event.event_type,
-                        i.record.topic,
-                        i.record.partition,
-                        i.record.offset,
-                    )
-                    for i in items
-                ],
+                [i.event.event_id for i in items],
+                [i.event.event_type for i in items],
+                [i.record.topic for i in items],
+                [i.record.partition for i in items],
+                [i.record.offset for i in items],
             )
             fresh = {event_id.int for event_id in claimed}
             todo = [i for i in items if i.event.event_id.int in fresh]

@@ -42,44 +42,33 @@ def up() -> None:
     console.print("[green]stack is up and healthy")
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def demo(ctx: typer.Context) -> None:
-    """Run the four services on a synthetic LLR population and print the KPIs (options: --help)."""
-    import subprocess
-    import sys
-
-    raise typer.Exit(subprocess.call([sys.executable, "-m", "referrals_demo", "demo", *ctx.args]))  # noqa: S603
-
-
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def reconcile(ctx: typer.Context) -> None:
-    """Check a run: every referral accounted for once, every side effect once (options: --help)."""
-    import subprocess
-    import sys
-
-    raise typer.Exit(subprocess.call([sys.executable, "-m", "referrals_demo", "reconcile", *ctx.args]))  # noqa: S603
+# Verbs implemented by the demo package (which needs the services' packages), run in a child
+# process with every option passed through, --help included.
+_DELEGATED = {
+    "demo": "Run the four services on a synthetic LLR population and print the KPIs.",
+    "reconcile": "Check a run: every referral accounted for once, every side effect once.",
+    "load": "Publish synthetic referrals to a running deployment's referral.submitted.",
+    "trace": "A referral's journey through the four services, by id or source:id.",
+}
 
 
-@app.command(
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False
-)
-def load(ctx: typer.Context) -> None:
-    """Publish synthetic referrals to a running deployment's referral.submitted (options: --help)."""
-    import subprocess
-    import sys
+def _delegate(verb: str) -> None:
+    def run(ctx: typer.Context) -> None:
+        import subprocess
+        import sys
 
-    raise typer.Exit(subprocess.call([sys.executable, "-m", "referrals_demo", "load", *ctx.args]))  # noqa: S603
+        raise typer.Exit(subprocess.call([sys.executable, "-m", "referrals_demo", verb, *ctx.args]))  # noqa: S603
+
+    app.command(
+        name=verb,
+        help=f"{_DELEGATED[verb]} (options: --help)",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        add_help_option=False,
+    )(run)
 
 
-@app.command(
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False
-)
-def trace(ctx: typer.Context) -> None:
-    """A referral's journey through the four services, by id or source:id (options: --help)."""
-    import subprocess
-    import sys
-
-    raise typer.Exit(subprocess.call([sys.executable, "-m", "referrals_demo", "trace", *ctx.args]))  # noqa: S603
+for _verb in _DELEGATED:
+    _delegate(_verb)
 
 
 @app.command()

@@ -62,14 +62,15 @@ def idempotent_producer(bootstrap: str, **overrides: object) -> AIOKafkaProducer
 
 class KeyPartitions:
     """The partition the client's default partitioner would pick for a key (murmur2, as the Java
-    client), remembered per key: the relay sends record batches per partition itself, and one
-    referral's events share a key, so most keys repeat within a batch."""
+    client), remembered for the last few thousand keys: the relay sends record batches per
+    partition itself, and one referral's events share a key, mostly within one relay batch. (A
+    memory of every key seen grew by megabytes per ten thousand referrals.)"""
 
-    def __init__(self, producer: AIOKafkaProducer, remember: int = 65536) -> None:
+    def __init__(self, producer: AIOKafkaProducer, remember: int = 4096) -> None:
         self._producer = producer
         self._counts: dict[str, int] = {}
         self._remember = remember
-        self._known: dict[tuple[int, bytes], int] = {}
+        self._known: dict[int, dict[bytes, int]] = {}  # partition count -> key -> partition
 
     async def of(self, topic: str, key: bytes) -> int:
         count = self._counts.get(topic)
@@ -77,11 +78,12 @@ class KeyPartitions:
             # Partitions are numbered 0..n-1. The client keeps the topic's metadata fresh, so an
             # operator adding partitions is seen by the next relay batch, as by any producer.
             count = self._counts[topic] = len(await self._producer.partitions_for(topic))
-        partition = self._known.get((count, key))
+        known = self._known.setdefault(count, {})
+        partition = known.get(key)
         if partition is None:
-            if len(self._known) >= self._remember:
-                self._known.clear()
-            partition = self._known[(count, key)] = (murmur2(key) & 0x7FFFFFFF) % count
+            if len(known) >= self._remember:
+                known.clear()
+            partition = known[key] = (murmur2(key) & 0x7FFFFFFF) % count
         return partition
 
     def refresh(self) -> None:

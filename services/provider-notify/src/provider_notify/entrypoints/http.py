@@ -1,6 +1,8 @@
-"""The providers' HTTP API: read their own assignments, record responses (per-provider tokens).
+"""The providers' HTTP API: list and read their own assignments, record responses (per-provider
+tokens).
 
-Another provider's assignment answers 404, exactly like one that does not exist.
+Another provider's assignment answers 404, exactly like one that does not exist; another
+provider's list answers 403 to a valid token (401 without one).
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from referral_schemas import new_envelope
 from referral_schemas.events.provider import ProviderResponse
 from referral_schemas.registry import ProviderResponseV1
 from servicekit.db.uow import UnitOfWork
-from servicekit.http import path_principal, read_body, unauthorised
+from servicekit.http import bearer_principal, path_principal, read_body, unauthorised
 from servicekit.resilience import retry_transient
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from provider_notify.domain.listing import ListQuery, encode_cursor, parse_query
+from provider_notify.service_layer.listing import list_assignments
 from provider_notify.service_layer.responses import ResponseResult, handle_response
 
 MAX_BODY = 64 * 1024
@@ -66,6 +70,28 @@ def routes(api_keys: Mapping[str, str], uow_factory: Callable[[], UnitOfWork]) -
             return JSONResponse({"error": "no such assignment"}, status_code=404)
         return JSONResponse(found[1])
 
+    async def listing(request: Request) -> Response:
+        who = bearer_principal(request, api_keys)
+        if who is None:
+            return unauthorised("provider")
+        if who != request.path_params["provider_id"]:
+            return JSONResponse({"error": "a provider may list only its own assignments"}, status_code=403)
+        query = parse_query(request.query_params.multi_items())
+        if not isinstance(query, ListQuery):
+            named = ", ".join(dict.fromkeys(p.parameter for p in query))
+            return JSONResponse(
+                {
+                    "error": f"invalid query parameter: {named}",
+                    "problems": [{"parameter": p.parameter, "problem": p.problem} for p in query],
+                },
+                status_code=400,
+            )
+        async with uow_factory() as uow:
+            items, after = await list_assignments(uow.connection, who, query)
+        return JSONResponse(
+            {"assignments": items, "next": encode_cursor(after) if after is not None else None}
+        )
+
     async def respond(request: Request) -> Response:
         provider_id = caller(request)
         if provider_id is None:
@@ -100,6 +126,7 @@ def routes(api_keys: Mapping[str, str], uow_factory: Callable[[], UnitOfWork]) -
         )
 
     return [
+        Route("/providers/{provider_id}/assignments", listing, methods=["GET"]),
         Route("/providers/{provider_id}/assignments/{assignment_id}", view, methods=["GET"]),
         Route("/providers/{provider_id}/responses", respond, methods=["POST"]),
     ]

@@ -171,11 +171,12 @@ def district_centroid(district: District) -> tuple[float, float]:
     return _centroids()[district]
 
 
-def neighbours_by_distance(district: District) -> list[tuple[District, float]]:
+@cache  # nine districts, asked for on every placement
+def neighbours_by_distance(district: District) -> tuple[tuple[District, float], ...]:
     """The other LLR districts, nearest centroid first, with the distance in km."""
     here = district_centroid(district)
     others = [(d, distance_km(here, c)) for d, c in _centroids().items() if d is not district]
-    return sorted(others, key=lambda pair: (pair[1], pair[0].value))
+    return tuple(sorted(others, key=lambda pair: (pair[1], pair[0].value)))
 
 
 def served_postcodes() -> list[str]:

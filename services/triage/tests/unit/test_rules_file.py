@@ -42,7 +42,7 @@ def test_the_packaged_rules_reach_every_programme() -> None:
 
 def test_a_code_may_lead_to_two_programmes_at_different_precedences() -> None:
     rules = default_rules()
-    owners = {(r.programme, r.precedence) for r in rules.programmes if "1912002" in r.codes()}
+    owners = {(r.programme, r.precedence) for r in rules.programmes if "1912002" in r.codes}
     assert owners == {(Programme.STEADY_STEPS, 5), (Programme.EXERCISE_REFERRAL, 8)}
 
 

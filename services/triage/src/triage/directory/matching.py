@@ -39,9 +39,8 @@ def candidates(
     out: list[Candidate] = []
     seen: set[str] = set(exclude_services)
     for area, km, fallback in [(district, 0.0, False), *((d, k, True) for d, k in neighbours)]:
-        local = [s for s in directory.services if s.id not in seen and s.accepts(programme, risk, age, area)]
-        local.sort(key=lambda s: (-s.monthly_capacity.get(programme, 0), s.id))
-        for s in local:
-            seen.add(s.id)
-            out.append(Candidate(s, area, fallback, km))
+        for s in directory.offering(programme, area):
+            if s.id not in seen and s.accepts(programme, risk, age, area):
+                seen.add(s.id)
+                out.append(Candidate(s, area, fallback, km))
     return out

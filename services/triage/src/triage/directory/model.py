@@ -7,6 +7,7 @@ visible in `unserved`).
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -78,6 +79,25 @@ class Directory(_Strict):
     organizations: list[Organization] = Field(min_length=1)
     locations: list[Location] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
+
+    def offering(self, programme: Programme, district: District) -> tuple[Service, ...]:
+        """The services running `programme` in `district`, larger monthly capacity first, then
+        by id (a stable order)."""
+        return self._offering_index.get((programme, district), ())
+
+    @cached_property
+    def _offering_index(self) -> dict[tuple[Programme, District], tuple[Service, ...]]:
+        # Every placement asks; the answer depends on the directory only, so it is worked out
+        # once per directory loaded (a cached_property is a plain attribute once computed).
+        index: dict[tuple[Programme, District], list[Service]] = {}
+        for s in self.services:
+            for programme in s.programmes:
+                for district in s.service_areas:
+                    index.setdefault((programme, district), []).append(s)
+        return {
+            key: tuple(sorted(found, key=lambda s: (-s.monthly_capacity.get(key[0], 0), s.id)))
+            for key, found in index.items()
+        }
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Self:

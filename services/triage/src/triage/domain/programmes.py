@@ -23,7 +23,7 @@ class Selection:
 
 
 def _matches(rule: ProgrammeRule, codes: frozenset[str], facts: frozenset[Fact]) -> bool:
-    return bool(rule.codes() & codes) or any(f in facts for f in rule.facts)
+    return bool(rule.codes & codes) or any(f in facts for f in rule.facts)
 
 
 def _eligible(rule: ProgrammeRule, age: int, codes: frozenset[str], facts: frozenset[Fact]) -> bool:

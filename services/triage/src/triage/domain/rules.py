@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.resources
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Self
 
@@ -73,6 +74,7 @@ class ProgrammeRule(_Data):
     def admits_age(self, age: int) -> bool:
         return self.min_age <= age <= self.max_age
 
+    @cached_property  # asked for on every decision; a rule never changes once loaded
     def codes(self) -> frozenset[str]:
         return frozenset(c.code for c in self.reasons)
 
@@ -185,7 +187,7 @@ class Rules(_Data):
         return sorted(self.programmes, key=lambda r: r.precedence)
 
     def known_codes(self) -> frozenset[str]:
-        return frozenset(c for r in self.programmes for c in r.codes())
+        return frozenset(c for r in self.programmes for c in r.codes)
 
     def contact_deadline_days(self, prioritised: bool) -> int:
         d = self.contact_deadline_working_days

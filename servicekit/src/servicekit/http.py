@@ -63,10 +63,15 @@ def bearer_principal(request: Request, api_keys: Mapping[str, str]) -> str | Non
     return found
 
 
-def path_principal(request: Request, api_keys: Mapping[str, str], param: str) -> str | None:
-    """The caller, when its token is valid and it is the one the path names (`param`)."""
+def path_principal(request: Request, api_keys: Mapping[str, str], param: str, whom: str) -> str | Response:
+    """The caller, when its token is valid and it is the one the path names (`param`); otherwise
+    the answer to send: 401 without a valid token, 403 with another `whom`'s valid token."""
     who = bearer_principal(request, api_keys)
-    return who if who is not None and who == request.path_params[param] else None
+    if who is None:
+        return unauthorised(whom)
+    if who != request.path_params[param]:
+        return JSONResponse({"error": f"this {whom}'s token may act only for itself"}, status_code=403)
+    return who
 
 
 def unauthorised(whom: str) -> Response:

@@ -63,13 +63,16 @@ async def test_another_providers_assignment_is_not_found(outcomes, assignment):
     assert await outcomes.rows("SELECT * FROM refusals") == []
 
 
-@pytest.mark.parametrize("headers", [{}, {"authorization": "Bearer wrong"}, RUTLAND])
-async def test_without_this_providers_token_the_request_is_unauthorised(outcomes, assignment, headers):
+@pytest.mark.parametrize(
+    ("headers", "status"), [({}, 401), ({"authorization": "Bearer wrong"}, 401), (RUTLAND, 403)]
+)
+async def test_without_this_providers_token_the_request_is_refused(outcomes, assignment, headers, status):
+    """No valid token: 401. Another provider's valid token: 403."""
     _, assignment_id = assignment
     response = await outcomes.client.post(
         "/providers/leicester-city-leisure/measures", json=posted(assignment_id), headers=headers
     )
-    assert response.status_code == 401
+    assert response.status_code == status
 
 
 async def test_out_of_range_measures_are_refused_naming_the_field(outcomes, assignment):

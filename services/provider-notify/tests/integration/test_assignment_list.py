@@ -252,7 +252,7 @@ async def test_another_providers_list_is_refused(api):
     theirs = await client.get(LIST.format("active-rutland"), headers=auth("active-blaby"))
     assert (theirs.status_code, theirs.json()) == (
         403,
-        {"error": "a provider may list only its own assignments"},
+        {"error": "this provider's token may act only for itself"},
     )
     assert (await client.get(LIST.format("active-rutland"))).status_code == 401
     wrong = {"Authorization": "Bearer not-a-token"}

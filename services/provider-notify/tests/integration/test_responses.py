@@ -95,7 +95,7 @@ async def test_a_provider_reads_its_own_assignment_and_gets_404_for_anothers(api
     wrong_path = await client.get(
         f"/providers/active-rutland/assignments/{theirs.data.assignment_id}", headers=auth("active-blaby")
     )
-    assert wrong_path.status_code == 401
+    assert wrong_path.status_code == 403  # a valid token, for another provider
     assert (
         await client.get(f"/providers/active-blaby/assignments/{mine.data.assignment_id}")
     ).status_code == 401

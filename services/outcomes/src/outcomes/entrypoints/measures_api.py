@@ -15,7 +15,7 @@ from referral_schemas.enums import ProviderResponseType
 from referral_schemas.envelope import Contract
 from referral_schemas.events.provider import Measures
 from referral_schemas.primitives import Date
-from servicekit.http import path_principal, read_body, unauthorised
+from servicekit.http import path_principal, read_body
 from servicekit.resilience import retry_transient
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -42,9 +42,9 @@ class MeasuresPosted(Contract):
 
 def routes(api_keys: Mapping[str, str], uow_factory: Callable[[], OutcomesUnitOfWork]) -> list[BaseRoute]:
     async def post(request: Request) -> Response:
-        provider_id = path_principal(request, api_keys, "provider_id")
-        if provider_id is None:
-            return unauthorised("provider")
+        provider_id = path_principal(request, api_keys, "provider_id", "provider")
+        if isinstance(provider_id, Response):
+            return provider_id
         posted = await read_body(request, MeasuresPosted, MAX_BODY)
         if isinstance(posted, Response):
             return posted

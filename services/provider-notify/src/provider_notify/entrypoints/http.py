@@ -15,7 +15,7 @@ from referral_schemas import new_envelope
 from referral_schemas.events.provider import ProviderResponse
 from referral_schemas.registry import ProviderResponseV1
 from servicekit.db.uow import UnitOfWork
-from servicekit.http import bearer_principal, path_principal, read_body, unauthorised
+from servicekit.http import path_principal, read_body
 from servicekit.resilience import retry_transient
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,8 +30,8 @@ _STATUS = {"applied": 200, "repeat": 200}
 
 
 def routes(api_keys: Mapping[str, str], uow_factory: Callable[[], UnitOfWork]) -> list[BaseRoute]:
-    def caller(request: Request) -> str | None:
-        return path_principal(request, api_keys, "provider_id")
+    def caller(request: Request) -> str | Response:
+        return path_principal(request, api_keys, "provider_id", "provider")
 
     async def own_assignment(provider_id: str, raw_id: str) -> tuple[uuid.UUID, dict[str, object]] | None:
         try:
@@ -63,19 +63,17 @@ def routes(api_keys: Mapping[str, str], uow_factory: Callable[[], UnitOfWork]) -
 
     async def view(request: Request) -> Response:
         provider_id = caller(request)
-        if provider_id is None:
-            return unauthorised("provider")
+        if isinstance(provider_id, Response):
+            return provider_id
         found = await own_assignment(provider_id, request.path_params["assignment_id"])
         if found is None:
             return JSONResponse({"error": "no such assignment"}, status_code=404)
         return JSONResponse(found[1])
 
     async def listing(request: Request) -> Response:
-        who = bearer_principal(request, api_keys)
-        if who is None:
-            return unauthorised("provider")
-        if who != request.path_params["provider_id"]:
-            return JSONResponse({"error": "a provider may list only its own assignments"}, status_code=403)
+        who = caller(request)
+        if isinstance(who, Response):
+            return who
         query = parse_query(request.query_params.multi_items())
         if not isinstance(query, ListQuery):
             named = ", ".join(dict.fromkeys(p.parameter for p in query))
@@ -94,8 +92,8 @@ def routes(api_keys: Mapping[str, str], uow_factory: Callable[[], UnitOfWork]) -
 
     async def respond(request: Request) -> Response:
         provider_id = caller(request)
-        if provider_id is None:
-            return unauthorised("provider")
+        if isinstance(provider_id, Response):
+            return provider_id
         response = await read_body(request, ProviderResponse, MAX_BODY)
         if isinstance(response, Response):
             return response

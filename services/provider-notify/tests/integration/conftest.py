@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import socket
 import time
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,41 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 SECRET = b"leisure-centre-secret"
+# The providers whose staff call the HTTP API in these tests; each one's token is "<id>-token".
+API_PROVIDERS = ("active-blaby", "active-rutland")
+
+
+@pytest.fixture
+def notify_settings(test_database_url, kafka_bootstrap, isolated_topic_prefix):
+    """Settings for provider-notify (no relay) on an emptied schema, with `overrides`."""
+
+    def make(**overrides: object) -> NotifySettings:
+        reset_schema(test_database_url, "provider-notify")
+        return NotifySettings.model_validate(
+            {
+                "DATABASE_URL": test_database_url,
+                "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+                "TOPIC_PREFIX": isolated_topic_prefix,
+                "relay_enabled": False,
+                **overrides,
+            }
+        )
+
+    return make
+
+
+@pytest.fixture
+async def api(notify_settings, isolated_topic_prefix):
+    """provider-notify with API_PROVIDERS' tokens, and an HTTP client on its API."""
+    keys = {p: hashlib.sha256(f"{p}-token".encode()).hexdigest() for p in API_PROVIDERS}
+    service = bootstrap(notify_settings(api_keys=keys))
+    await service.open_database()
+    await service.producer.start()
+    transport = httpx.ASGITransport(app=service.asgi())
+    async with httpx.AsyncClient(transport=transport, base_url="http://notify") as client:
+        yield service, client, isolated_topic_prefix
+    await service.producer.stop()
+    await service.close_database()
 
 
 class Receiver:
@@ -84,7 +120,7 @@ async def receiver():
 
 
 @pytest.fixture
-async def notify(test_database_url, kafka_bootstrap, isolated_topic_prefix, receiver, tmp_path, monkeypatch):
+async def notify(notify_settings, receiver, tmp_path, monkeypatch):
     """provider-notify on an empty schema (relay off, the deliverer driven pass by pass, the clock
     in the test's hands), with webhook providers posting to `receiver`: hook-ok, hook-broken (503),
     hook-refusing (400), hook-slow (2 s); any other provider takes Kafka.
@@ -121,17 +157,7 @@ async def notify(test_database_url, kafka_bootstrap, isolated_topic_prefix, rece
     }
     path = tmp_path / "providers.yaml"
     path.write_text(yaml.safe_dump(providers))
-    reset_schema(test_database_url, "provider-notify")
-    settings = NotifySettings.model_validate(
-        {
-            "DATABASE_URL": test_database_url,
-            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "TOPIC_PREFIX": isolated_topic_prefix,
-            "relay_enabled": False,
-            "providers_file": str(path),
-            "give_up_after_s": 3600,
-        }
-    )
+    settings = notify_settings(providers_file=str(path), give_up_after_s=3600)
     clock = {"now": datetime.now(UTC)}
     service = bootstrap(settings, now=lambda: clock["now"])
     await service.open_database()

@@ -3,23 +3,18 @@ first, filtered by stage and arrival, paged by cursor (every assignment once, ti
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
-from provider_notify.bootstrap import bootstrap
 from provider_notify.service_layer.deadlines import expire_due
-from provider_notify.settings import NotifySettings
 from referral_schemas import dump_event, new_envelope, topic_for
 from referral_schemas.examples import example
-from servicekit.testing import consumer_record, reset_schema
+from servicekit.testing import consumer_record
 
 pytestmark = pytest.mark.infra
 
-TOKENS = {"active-blaby": "blaby-token", "active-rutland": "rutland-token"}
 LIST = "/providers/{}/assignments"
 SUMMARY = {
     "assignment_id",
@@ -35,30 +30,8 @@ SUMMARY = {
 }
 
 
-@pytest.fixture
-async def api(test_database_url, kafka_bootstrap, isolated_topic_prefix):
-    reset_schema(test_database_url, "provider-notify")
-    settings = NotifySettings.model_validate(
-        {
-            "DATABASE_URL": test_database_url,
-            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "TOPIC_PREFIX": isolated_topic_prefix,
-            "relay_enabled": False,
-            "api_keys": {p: hashlib.sha256(t.encode()).hexdigest() for p, t in TOKENS.items()},
-        }
-    )
-    service = bootstrap(settings)
-    await service.open_database()
-    await service.producer.start()
-    transport = httpx.ASGITransport(app=service.asgi())
-    async with httpx.AsyncClient(transport=transport, base_url="http://notify") as client:
-        yield service, client, isolated_topic_prefix
-    await service.producer.stop()
-    await service.close_database()
-
-
 def auth(provider):
-    return {"Authorization": f"Bearer {TOKENS[provider]}"}
+    return {"Authorization": f"Bearer {provider}-token"}  # as conftest's `api` keys them
 
 
 _offset = iter(range(1, 1_000_000))

@@ -12,23 +12,13 @@ from provider_notify.bootstrap import bootstrap
 from provider_notify.domain.lifecycle import Stage
 from provider_notify.domain.listing import ListQuery, Position
 from provider_notify.service_layer.listing import page_query
-from provider_notify.settings import NotifySettings
-from servicekit.testing import reset_schema
 
 pytestmark = pytest.mark.infra
 
 
 @pytest.fixture
-async def service(test_database_url, kafka_bootstrap, isolated_topic_prefix):
-    reset_schema(test_database_url, "provider-notify")
-    settings = NotifySettings.model_validate(
-        {
-            "DATABASE_URL": test_database_url,
-            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "TOPIC_PREFIX": isolated_topic_prefix,
-            "relay_enabled": False,
-        }
-    )
+async def service(notify_settings):
+    settings = notify_settings()
     service = bootstrap(settings, consume=False)
     await service.open_database()  # applies the migrations
     yield service

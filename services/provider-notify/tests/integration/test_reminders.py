@@ -11,16 +11,15 @@ import pytest
 from provider_notify.bootstrap import bootstrap
 from provider_notify.domain.reminders import reminder_due, working_days_before
 from provider_notify.service_layer.deadlines import expire_due, keep_reminding, remind_due
-from provider_notify.settings import NotifySettings
 from referral_schemas import dump_event, new_envelope, topic_for
 from referral_schemas.examples import example
 from servicekit.calendar import add_working_days, england_bank_holidays
-from servicekit.testing import consumer_record, reset_schema
+from servicekit.testing import consumer_record
 
 pytestmark = pytest.mark.infra
 
 H = england_bank_holidays()
-TOKEN = "blaby-token"
+TOKEN = "active-blaby-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
@@ -29,17 +28,8 @@ def schedule(deadline, assigned_at):
 
 
 @pytest.fixture
-def settings(test_database_url, kafka_bootstrap, isolated_topic_prefix):
-    reset_schema(test_database_url, "provider-notify")
-    return NotifySettings.model_validate(
-        {
-            "DATABASE_URL": test_database_url,
-            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "TOPIC_PREFIX": isolated_topic_prefix,
-            "relay_enabled": False,
-            "api_keys": {"active-blaby": hashlib.sha256(TOKEN.encode()).hexdigest()},
-        }
-    )
+def settings(notify_settings):
+    return notify_settings(api_keys={"active-blaby": hashlib.sha256(TOKEN.encode()).hexdigest()})
 
 
 @pytest.fixture

@@ -2,49 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
-from provider_notify.bootstrap import bootstrap
 from provider_notify.service_layer.deadlines import expire_due
-from provider_notify.settings import NotifySettings
 from referral_schemas import dump_event, new_envelope, parse_event, topic_for
 from referral_schemas.enums import ReferralStatus
 from referral_schemas.events.provider import ProviderResponse
 from referral_schemas.events.referral import ReferralStatusChanged
 from referral_schemas.examples import example
 from referral_schemas.registry import ProviderResponseV1, ReferralStatusV1
-from servicekit.testing import consumer_record, reset_schema
+from servicekit.testing import consumer_record
 
 pytestmark = pytest.mark.infra
-
-TOKENS = {"active-blaby": "blaby-token", "active-rutland": "rutland-token"}
-
-
-@pytest.fixture
-async def api(test_database_url, kafka_bootstrap, isolated_topic_prefix):
-    reset_schema(test_database_url, "provider-notify")
-    settings = NotifySettings.model_validate(
-        {
-            "DATABASE_URL": test_database_url,
-            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "TOPIC_PREFIX": isolated_topic_prefix,
-            "relay_enabled": False,
-            "api_keys": {p: hashlib.sha256(t.encode()).hexdigest() for p, t in TOKENS.items()},
-        }
-    )
-    service = bootstrap(settings)
-    await service.open_database()
-    await service.producer.start()
-    transport = httpx.ASGITransport(app=service.asgi())
-    async with httpx.AsyncClient(transport=transport, base_url="http://notify") as client:
-        yield service, client, isolated_topic_prefix
-    await service.producer.stop()
-    await service.close_database()
 
 
 async def assigned(service, prefix, provider_id="active-blaby"):
@@ -68,7 +40,7 @@ def response(assignment, kind, response_id=None, provider_id="active-blaby", **e
 
 
 def auth(provider):
-    return {"Authorization": f"Bearer {TOKENS[provider]}"}
+    return {"Authorization": f"Bearer {provider}-token"}  # as conftest's `api` keys them
 
 
 async def events_for(service, referral_id):

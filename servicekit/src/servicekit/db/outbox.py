@@ -35,9 +35,6 @@ class OutboxBuffer:
         self.payload: list[str] = []
         self.headers: list[str] = []
 
-    def __len__(self) -> int:
-        return len(self.id)
-
     def add(
         self,
         *,

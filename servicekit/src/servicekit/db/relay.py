@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import asyncpg
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 FETCH = "SELECT seq, topic, aggregateid, payload, headers FROM outbox ORDER BY seq LIMIT $1"
 # One statement, so the rows go and the tally moves in the same transaction.
-MARK = """
+REMOVE_PUBLISHED = """
 WITH published AS (DELETE FROM outbox WHERE seq = ANY($1::bigint[]) RETURNING 1)
 UPDATE outbox_relay SET published = published + (SELECT count(*) FROM published),
                         last_published_at = clock_timestamp()
@@ -72,12 +73,14 @@ class KeyPartitions:
         self._remember = remember
         self._known: dict[int, dict[bytes, int]] = {}  # partition count -> key -> partition
 
-    async def of(self, topic: str, key: bytes) -> int:
-        count = self._counts.get(topic)
-        if count is None:
-            # Partitions are numbered 0..n-1. The client keeps the topic's metadata fresh, so an
-            # operator adding partitions is seen by the next relay batch, as by any producer.
-            count = self._counts[topic] = len(await self._producer.partitions_for(topic))
+    async def look_up(self, topics: Iterable[str]) -> None:
+        """Read `topics`' partition counts from the client's metadata, which it keeps fresh: an
+        operator adding partitions is seen by the next relay batch, as by any producer."""
+        self._counts = {t: len(await self._producer.partitions_for(t)) for t in set(topics)}
+
+    def of(self, topic: str, key: bytes) -> int:
+        """`key`'s partition of `topic` (one of those last looked up; numbered 0..n-1)."""
+        count = self._counts[topic]
         known = self._known.setdefault(count, {})
         partition = known.get(key)
         if partition is None:
@@ -85,10 +88,6 @@ class KeyPartitions:
                 known.clear()
             partition = known[key] = (murmur2(key) & 0x7FFFFFFF) % count
         return partition
-
-    def refresh(self) -> None:
-        """Re-read partition counts from the client's metadata on next use."""
-        self._counts.clear()
 
 
 class OutboxRelay:
@@ -158,11 +157,12 @@ class OutboxRelay:
         batches: dict[tuple[str, int], BatchBuilder] = {}
         futures: list[asyncio.Future[object]] = []
         partitions = self._partitions
-        partitions.refresh()
+        prefix = self.config.topic_prefix
+        await partitions.look_up(prefix + row["topic"] for row in rows)
         for row in rows:
-            topic = self.config.topic_prefix + row["topic"]
+            topic = prefix + row["topic"]
             key = row["aggregateid"].encode()
-            partition = await partitions.of(topic, key)
+            partition = partitions.of(topic, key)
             raw_headers = row["headers"]
             headers = (
                 []
@@ -189,4 +189,4 @@ class OutboxRelay:
         return len(rows)
 
     async def remove_published(self, conn: asyncpg.Connection, seqs: list[int]) -> None:
-        await conn.execute(MARK, seqs)
+        await conn.execute(REMOVE_PUBLISHED, seqs)

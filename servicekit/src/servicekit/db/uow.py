@@ -14,7 +14,6 @@ from uuid import UUID
 import asyncpg
 from referral_schemas import Contract, Envelope, new_envelope, topic_for
 
-from servicekit.db.inbox import claim
 from servicekit.db.outbox import OutboxBuffer
 
 Flusher = Callable[[asyncpg.Connection], Awaitable[None]]
@@ -60,18 +59,6 @@ class UnitOfWork:
         if self._conn is None:
             raise RuntimeError("unit of work used outside `async with`")
         return self._conn
-
-    async def claim(
-        self,
-        consumer: str,
-        event_ids: list[UUID],
-        event_types: list[str],
-        topics: list[str],
-        partitions: list[int],
-        offsets: list[int],
-    ) -> set[UUID]:
-        """Inbox rows for a batch; returns the event ids not applied before (see `inbox.claim`)."""
-        return await claim(self.connection, consumer, event_ids, event_types, topics, partitions, offsets)
 
     def on_flush(self, flusher: Flusher) -> None:
         """Run `flusher` once, just before commit (for batched repository writes)."""

@@ -31,6 +31,7 @@ from faststream.middlewares import AckPolicy
 from opentelemetry import context, trace
 from referral_schemas import ContractError, Envelope, parse_event
 
+from servicekit.db.inbox import claim
 from servicekit.db.uow import UnitOfWork
 from servicekit.messaging.dead_letters import DeadLetterPublisher, Rejection
 from servicekit.observability.logging import referral_id_var
@@ -215,7 +216,8 @@ class EventConsumer:
     async def _apply(self, items: list[_Item]) -> None:
         recording = tracing_enabled()
         async with self.uow_factory() as uow:
-            claimed = await uow.claim(
+            claimed = await claim(
+                uow.connection,
                 self.name,
                 [i.event.event_id for i in items],
                 [i.event.event_type for i in items],

@@ -22,6 +22,7 @@ from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.partitioner import murmur2
 from aiokafka.producer.message_accumulator import BatchBuilder
 
+from servicekit.db.pool import connect
 from servicekit.observability.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED, RELAY_ACTIVE
 from servicekit.observability.tracing import NO_TRACE_HEADERS
 from servicekit.resilience import is_transient
@@ -122,7 +123,7 @@ class OutboxRelay:
         RELAY_ACTIVE.labels(self.config.schema).set(1 if active else 0)
 
     async def _session(self) -> None:
-        conn: asyncpg.Connection = await asyncpg.connect(self._dsn)
+        conn: asyncpg.Connection = await connect(self._dsn)
         try:
             lock_key = f"outbox-relay:{self.config.schema}"
             while not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock_key):

@@ -144,6 +144,7 @@ class Service:
                 await self.producer.start()
         if self.settings.relay_enabled:
             self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")
+        _freeze_startup_objects()
         await self.broker.start()
         self._tasks = [
             asyncio.create_task(self._supervised(work), name=f"{self.name}-background")
@@ -262,10 +263,18 @@ def run_service(name: str, build: Callable[[], Service]) -> None:
             log_config=None,
             access_log=False,
         )
-        # What start-up built (modules, rules, reference data) lives as long as the process; out of
-        # the collector's sight, full collections stop pausing the loop for tens of milliseconds.
-        gc.collect()
-        gc.freeze()
         await uvicorn.Server(config).serve()
 
     asyncio.run(serve())
+
+
+def _freeze_startup_objects() -> None:
+    """Exempt what start-up built from the cyclic garbage collector's full collections.
+
+    Rules, directories, postcode data and compiled models live as long as the process. A batch's
+    events survive long enough to be promoted to the oldest generation, so full collections come
+    often, and each walked all of those objects again: 110 ms apiece in triage under load, a fifth
+    of its time. Frozen objects are still freed by reference counting if released.
+    """
+    gc.collect()
+    gc.freeze()

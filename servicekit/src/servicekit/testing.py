@@ -22,6 +22,7 @@ from psycopg import sql
 from referral_schemas import Envelope, dump_event, topic_for
 
 from servicekit.db.migrate import KIT_MIGRATIONS, apply_migrations
+from servicekit.db.pool import create_pool
 from servicekit.messaging.admin import TopicLayout, delete_topics, ensure_topics
 from servicekit.provision import database_name, provision
 from servicekit.roles import role_for
@@ -81,8 +82,7 @@ def kit_schema(test_database_url: str) -> str:
 
 @pytest.fixture
 async def kit_pool(kit_schema: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(kit_schema, min_size=1, max_size=5)
-    assert pool is not None
+    pool = await create_pool(kit_schema, min_size=1, max_size=5)
     yield pool
     await pool.close()
 

@@ -32,14 +32,31 @@ def main() -> None:
     parser.add_argument("--referrals", type=int, default=20000)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--processes", type=int, default=1, help="service instances in the group")
     args = parser.parse_args()
     admin = provisioned_bench_database()
     paced_count = args.rate * args.seconds
-    backlog = run_once(TARGET, admin, lambda: submissions(args.referrals, seed=1), args.referrals, None)
-    paced = run_once(TARGET, admin, lambda: submissions(paced_count, seed=2), paced_count, args.rate)
+    backlog = run_once(
+        TARGET,
+        admin,
+        lambda: submissions(args.referrals, seed=1),
+        args.referrals,
+        None,
+        processes=args.processes,
+    )
+    paced = run_once(
+        TARGET,
+        admin,
+        lambda: submissions(paced_count, seed=2),
+        paced_count,
+        args.rate,
+        processes=args.processes,
+    )
     lats = paced["latencies"]
     print(machine_line())
-    print(f"referral-intake: {args.referrals} backlog; latency at {args.rate}/s for {args.seconds}s")
+    print(
+        f"referral-intake: {args.referrals} backlog; latency at {args.rate}/s for {args.seconds}s; {args.processes} process(es)"
+    )
     print(f"{'referrals/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'RSS MB':>9}")
     print(
         f"{backlog['inputs'] / backlog['elapsed_s']:>12.0f}{pct(lats, 0.5):>9.1f}{pct(lats, 0.99):>9.1f}"

@@ -239,6 +239,7 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=10000)
     parser.add_argument("--events", type=int, default=60000)
     parser.add_argument("--kpi-episodes", type=int, default=1_000_000)
+    parser.add_argument("--processes", type=int, default=1, help="service instances in the group")
     args = parser.parse_args()
     admin = provisioned_bench_database()
     backlog = run_once(
@@ -248,9 +249,12 @@ def main() -> None:
         args.events,
         None,
         prepare=lambda url: open_episodes(url, args.episodes),
+        processes=args.processes,
     )
     print(machine_line())
-    print(f"outcomes: {args.events} provider.activity events waiting for {args.episodes} open episodes")
+    print(
+        f"outcomes: {args.events} provider.activity events waiting for {args.episodes} open episodes; {args.processes} process(es)"
+    )
     print(f"{'events/s':>10}{'RSS MB':>9}")
     print(f"{backlog['inputs'] / backlog['elapsed_s']:>10.0f}{backlog['rss_mb']:>9.1f}")
     applied, refused, parked = asyncio.run(_counts(admin))

@@ -128,9 +128,12 @@ def run_once(
     count: int,
     rate: float | None,
     prepare: Callable[[str], None] | None = None,
+    processes: int = 1,
 ) -> dict[str, Any]:
     """One measurement on fresh topics and a fresh schema: backlog (rate None) or paced.
-    `prepare(admin_url)` runs on the fresh schema first (state the inputs need)."""
+    `prepare(admin_url)` runs on the fresh schema first (state the inputs need). With several
+    `processes`, that many instances of the service share the work as one consumer group; they
+    start together, so the broker's initial rebalance delay gathers them into one assignment."""
     bootstrap = InfraSettings().kafka_bootstrap_servers
     prefix = f"bench{uuid.uuid4().hex[:6]}."
     layouts = platform_topics(prefix)
@@ -150,15 +153,21 @@ def run_once(
     try:
         if rate is None:
             asyncio.run(produce(bootstrap, prefix + target.input_topic, events(), None))
-            proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
-        else:
-            proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+        procs = [
+            subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) for _ in range(processes)
+        ]
+        if rate is not None:
             time.sleep(4)  # the service migrates and joins its group before the clock starts
             asyncio.run(produce(bootstrap, prefix + target.input_topic, events(), rate))
-        out, _ = proc.communicate(timeout=1800)
-        if proc.returncode != 0:
-            raise RuntimeError(f"the {target.service} process failed (exit {proc.returncode})")
-        result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        results = []
+        for proc in procs:
+            out, _ = proc.communicate(timeout=1800)
+            if proc.returncode != 0:
+                raise RuntimeError(f"the {target.service} process failed (exit {proc.returncode})")
+            results.append(json.loads(out.strip().splitlines()[-1]))
+        # Every instance times the same database clock; the one that stopped last saw it all.
+        result: dict[str, Any] = max(results, key=lambda r: r["elapsed_s"])
+        result["rss_mb"] = max(r["rss_mb"] for r in results)
         if rate is not None:
             result["latencies"] = asyncio.run(
                 answer_latencies(

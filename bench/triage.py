@@ -31,13 +31,19 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--referrals", type=int, default=20000)
+    parser.add_argument("--processes", type=int, default=1, help="service instances in the group")
     args = parser.parse_args()
     admin = provisioned_bench_database()
     backlog = run_once(
-        TARGET, admin, lambda: accepted_referrals(args.referrals, seed=1), args.referrals, None
+        TARGET,
+        admin,
+        lambda: accepted_referrals(args.referrals, seed=1),
+        args.referrals,
+        None,
+        processes=args.processes,
     )
     print(machine_line())
-    print(f"triage: {args.referrals} accepted referrals waiting")
+    print(f"triage: {args.referrals} accepted referrals waiting; {args.processes} process(es)")
     print(f"{'decisions/s':>12}{'RSS MB':>9}")
     print(f"{backlog['inputs'] / backlog['elapsed_s']:>12.0f}{backlog['rss_mb']:>9.1f}")
 

@@ -10,6 +10,7 @@ publish and delete publishes those rows again; consumers' inboxes make the repea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -130,18 +131,23 @@ class OutboxRelay:
                 await asyncio.sleep(self.config.standby_poll_s)
             self._set_active(True)
             await conn.add_listener(f"outbox_{self.config.schema}", self._on_notify)
-            while True:
-                sent = await self.relay_once(conn)
-                if sent < self.config.batch_size:
-                    self._wake.clear()
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), self.config.idle_poll_s)
-                    except TimeoutError:
-                        pass
+            await self.relay_when_woken(conn)
         finally:
             self._set_active(False)
             if not conn.is_closed():
                 await conn.close()
+
+    async def relay_when_woken(self, conn: asyncpg.Connection) -> None:
+        """Relay batches while rows wait; then sleep until notified (or `idle_poll_s` passes)."""
+        while True:
+            # Cleared before the rows are read, not after: a notification that arrives while a
+            # batch is being published announces rows that batch may not hold, and clearing it
+            # afterwards left them waiting a whole `idle_poll_s`.
+            self._wake.clear()
+            sent = await self.relay_once(conn)
+            if sent < self.config.batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.config.idle_poll_s)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

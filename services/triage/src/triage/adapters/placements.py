@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 from servicekit.db.uow import UnitOfWork
@@ -17,8 +15,8 @@ class TriagedReferral:
     referral_id: uuid.UUID
     revision: int
     state: str  # placing, placed, unplaced, signposted, returned, cancelled
-    decision: dict[str, Any]
-    accepted: dict[str, Any] | None
+    decision: str  # the referral.triaged payload, as JSON
+    accepted: str | None  # the referral.accepted payload, as JSON, while it is being placed
 
 
 @dataclass
@@ -63,8 +61,8 @@ class PlacementRepository:
                 r["referral_id"],
                 r["revision"],
                 r["state"],
-                json.loads(r["decision"]),
-                json.loads(r["accepted"]) if r["accepted"] else None,
+                r["decision"],
+                r["accepted"],
             )
         for p in await conn.fetch(
             "SELECT referral_id, attempt, assignment_id, service_id, provider_id, programme, period, state"
@@ -107,8 +105,8 @@ class PlacementRepository:
                 [r.referral_id for r in rs],
                 [r.revision for r in rs],
                 [r.state for r in rs],
-                [json.dumps(r.decision, separators=(",", ":")) for r in rs],
-                [json.dumps(r.accepted, separators=(",", ":")) if r.accepted else None for r in rs],
+                [r.decision for r in rs],
+                [r.accepted for r in rs],
             )
         if self._dirty_placements:
             ps = list(self._dirty_placements.values())

@@ -12,7 +12,6 @@ is cleared (`handle_status` says when that is). Its placement stays open: the pr
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -109,8 +108,8 @@ async def handle_accepted(event: Envelope[Any], uow: TriageUnitOfWork, ctx: Tria
             rid,
             accepted.revision,
             state,
-            triaged.model_dump(mode="json"),
-            accepted.model_dump(mode="json") if state == "placing" else None,
+            triaged.model_dump_json(),
+            accepted.model_dump_json() if state == "placing" else None,
         )
     )
     _publish(uow, event, rid, ReferralTriagedV1, triaged)
@@ -144,9 +143,9 @@ async def handle_reassignment(event: Envelope[Any], uow: TriageUnitOfWork, ctx: 
     uow.capacity.release(placement.capacity_key)
     if referral.state != "placing" or referral.accepted is None:
         return
-    # Stored as JSON: read back in JSON mode, where the strict contracts take enum values as text.
-    accepted = ReferralAccepted.model_validate_json(json.dumps(referral.accepted))
-    triaged = ReferralTriaged.model_validate_json(json.dumps(referral.decision))
+    # Read back in JSON mode, where the strict contracts take enum values as text.
+    accepted = ReferralAccepted.model_validate_json(referral.accepted)
+    triaged = ReferralTriaged.model_validate_json(referral.decision)
     attempt = max(p.attempt for p in placements) + 1
     assignment = None
     if attempt <= ctx.max_attempts:
@@ -166,7 +165,7 @@ async def handle_reassignment(event: Envelope[Any], uow: TriageUnitOfWork, ctx: 
         returned = _no_room(triaged, attempts_exhausted=attempt > ctx.max_attempts)
         referral.state, referral.decision, referral.accepted = (
             "unplaced",
-            returned.model_dump(mode="json"),
+            returned.model_dump_json(),
             None,
         )
         uow.referrals.save(referral)

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from referral_schemas import Envelope, topic_for
@@ -86,10 +85,9 @@ def bootstrap(
     service.routes.extend(http.routes(settings.api_keys, service.uow))
 
     async def deliverer() -> None:
-        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=500)) as client:
-            sender = WebhookSender(client, timeout_s=settings.webhook_timeout_s)
-            rng = random.Random()  # noqa: S311 - jitter, not secrecy
-            await keep_delivering(Deliverer(lambda: service.pool, service.uow, sender, ctx, rng))
+        sender = WebhookSender(timeout_s=settings.webhook_timeout_s)  # closed by keep_delivering
+        rng = random.Random()  # noqa: S311 - jitter, not secrecy
+        await keep_delivering(Deliverer(lambda: service.pool, service.uow, sender, ctx, rng))
 
     service.add_background(deliverer)
     service.add_background(lambda: keep_expiring(service.uow, ctx.now))

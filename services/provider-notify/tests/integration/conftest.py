@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import socket
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -22,7 +23,7 @@ from provider_notify.settings import NotifySettings
 from servicekit.testing import reset_schema
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 SECRET = b"leisure-centre-secret"
@@ -69,9 +70,16 @@ class Receiver:
     def __init__(self) -> None:
         self.taken: list[bytes] = []
         self.seen_deliveries: set[str] = set()
+        # For each request to /assignments: the sender's end of its connection, and its Content-Type.
+        self.connections: list[tuple[str, int]] = []
+        self.content_types: list[str | None] = []
+        self.open_connections: Callable[[], int] = lambda: 0  # set once served
 
     def app(self) -> Starlette:
         async def assignments(request: Request) -> Response:
+            assert request.client is not None
+            self.connections.append((request.client.host, request.client.port))
+            self.content_types.append(request.headers.get("content-type"))
             body = await request.body()
             result = verify(request.headers.get(HEADER), body, [SECRET], now=int(time.time()))
             if not isinstance(result, Verified):
@@ -92,12 +100,17 @@ class Receiver:
             await asyncio.sleep(2)
             return Response(status_code=200)
 
+        async def moved(_: Request) -> Response:
+            # 307 keeps the method and body: a sender that followed it would deliver.
+            return RedirectResponse("/assignments", status_code=307)
+
         return Starlette(
             routes=[
                 Route("/assignments", assignments, methods=["POST"]),
                 Route("/broken", broken, methods=["POST"]),
                 Route("/refusing", refusing, methods=["POST"]),
                 Route("/slow", slow, methods=["POST"]),
+                Route("/moved", moved, methods=["POST"]),
             ]
         )
 
@@ -110,6 +123,7 @@ async def receiver():
         port = s.getsockname()[1]
     rec = Receiver()
     server = uvicorn.Server(uvicorn.Config(rec.app(), host="127.0.0.1", port=port, log_config=None))
+    rec.open_connections = lambda: len(server.server_state.connections)
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(10):
         while not server.started:
@@ -170,7 +184,7 @@ async def notify(notify_settings, receiver, tmp_path, monkeypatch):
         batch=settings.deliver_batch,
         now=lambda: clock["now"],
     )
-    async with httpx.AsyncClient() as client:
-        yield service, rec, WebhookSender(client, timeout_s=2), clock, ctx
+    async with WebhookSender(timeout_s=2) as sender:
+        yield service, rec, sender, clock, ctx
     await service.producer.stop()
     await service.close_database()

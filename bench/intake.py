@@ -52,15 +52,15 @@ def main() -> None:
         args.rate,
         processes=args.processes,
     )
-    lats = paced["latencies"]
+    lats, steady = paced["latencies"], paced["steady_latencies"]
     print(machine_line())
     print(
         f"referral-intake: {args.referrals} backlog; latency at {args.rate}/s for {args.seconds}s; {args.processes} process(es)"
     )
-    print(f"{'referrals/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'RSS MB':>9}")
+    print(f"{'referrals/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'RSS MB':>9}{'after 1 s: p50':>16}{'p99':>7}")
     print(
         f"{backlog['inputs'] / backlog['elapsed_s']:>12.0f}{pct(lats, 0.5):>9.1f}{pct(lats, 0.99):>9.1f}"
-        f"{max(backlog['rss_mb'], paced['rss_mb']):>9.1f}"
+        f"{max(backlog['rss_mb'], paced['rss_mb']):>9.1f}{pct(steady, 0.5):>16.1f}{pct(steady, 0.99):>7.1f}"
     )
 
 

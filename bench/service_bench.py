@@ -93,8 +93,10 @@ async def answer_latencies(
     answers: list[str],
     count: int,
     cause_of: Callable[[dict[str, Any]], str] = lambda d: d["causation_id"],
+    after_s: float = 0,
 ) -> list[float]:
-    """Milliseconds from each input record to the first answer naming it as its cause, sorted."""
+    """Milliseconds from each input record to the first answer naming it as its cause, sorted;
+    with `after_s`, only for inputs sent that long after the first (past the warm-up)."""
 
     async def read(topics: list[str], key_of: Callable[[dict[str, Any]], str], want: int) -> dict[str, int]:
         c = AIOKafkaConsumer(
@@ -118,7 +120,8 @@ async def answer_latencies(
 
     sent = await read([inputs], lambda d: d["event_id"], count)
     answered = await read(answers, cause_of, count)
-    return sorted(float(answered[k] - sent[k]) for k in sent if k in answered)
+    start = min(sent.values(), default=0) + after_s * 1000
+    return sorted(float(answered[k] - sent[k]) for k in sent if k in answered and sent[k] >= start)
 
 
 def run_once(
@@ -169,10 +172,14 @@ def run_once(
         result: dict[str, Any] = max(results, key=lambda r: r["elapsed_s"])
         result["rss_mb"] = max(r["rss_mb"] for r in results)
         if rate is not None:
+            answers = [prefix + t for t in target.answer_topics]
             result["latencies"] = asyncio.run(
-                answer_latencies(
-                    bootstrap, prefix + target.input_topic, [prefix + t for t in target.answer_topics], count
-                )
+                answer_latencies(bootstrap, prefix + target.input_topic, answers, count)
+            )
+            # The service has just started: its first second pays for first statements on new
+            # connections and first sends to each partition.
+            result["steady_latencies"] = asyncio.run(
+                answer_latencies(bootstrap, prefix + target.input_topic, answers, count, after_s=1)
             )
         return result
     finally:

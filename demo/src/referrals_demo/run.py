@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from servicekit.messaging.admin import ensure_topics
+from servicekit.messaging.admin import delete_topics_with_prefix, ensure_topics
 from servicekit.settings import InfraSettings, StackSettings
 from servicekit.stack.control import platform_topics
 from servicekit.testing import reset_schema
@@ -45,6 +45,8 @@ SERVICES = (
     ("outcomes", "outcomes", "OUTCOMES"),
 )
 # Where a referral's life ends, as its referrer hears it.
+# Every demo run's topics start with it, followed by the run's own time and suffix.
+DEMO_PREFIX = "demo-"
 FINAL = {"completed", "closed", "rejected", "returned_to_referrer", "signposted", "cancelled"}
 
 
@@ -71,7 +73,7 @@ class Demo:
     ) -> None:
         self.count, self.rate, self.ports, self.console = count, rate, ports, console
         self.infra = InfraSettings()
-        self.prefix = f"demo-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:4]}."
+        self.prefix = f"{DEMO_PREFIX}{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:4]}."
         self.home = home or StackSettings().dir / "demo"
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.statuses: dict[str, str] = {}
@@ -79,11 +81,18 @@ class Demo:
         self.seen: Counter[str] = Counter()
 
     # ------------------------------------------------------------------ services
+    async def _fresh_topics(self) -> None:
+        # Earlier runs' topics go: their schemas have just been reset, so nothing can use their
+        # events, and each run's 148 partitions would otherwise stay on the broker for good.
+        bootstrap = self.infra.kafka_bootstrap_servers
+        await delete_topics_with_prefix(bootstrap, DEMO_PREFIX)
+        await ensure_topics(bootstrap, platform_topics(self.prefix))
+
     def start_services(self) -> None:
         admin = self.infra.database_url.get_secret_value()
         for service, _, _ in SERVICES:
             reset_schema(admin, service)
-        asyncio.run(ensure_topics(self.infra.kafka_bootstrap_servers, platform_topics(self.prefix)))
+        asyncio.run(self._fresh_topics())
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
         channels = self.home / "providers.yaml"
         channels.write_text(

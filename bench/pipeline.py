@@ -582,11 +582,6 @@ def main() -> None:
     backlog_records = population(args.referrals, seed=4242)
     paced_records = [population(int(r * args.seconds), seed=4300 + i) for i, r in enumerate(rates)]
 
-    baseline = None
-    if not args.no_baseline:
-        print("baseline: four bare hops ...", flush=True)
-        baseline = run_baseline(admin_bench, bootstrap, args.referrals)
-
     ports = Ports(*(free_port() for _ in range(5)))
     home = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     providers = subprocess.Popen(
@@ -594,8 +589,9 @@ def main() -> None:
     )
     try:
         wait_for_port(ports.providers, providers)
-        # Paced runs first: after a backlog the database and the broker are still writing it out
-        # (checkpoints, log flushes), which would be measured as the paced runs' latency.
+        # Paced runs first: after a backlog (or the bare baseline) the database and the broker
+        # are still writing it out (checkpoints, log flushes), which would be measured as the
+        # paced runs' latency.
         paced = []
         for rate, records in zip(rates, paced_records, strict=True):
             print(
@@ -611,6 +607,11 @@ def main() -> None:
     finally:
         providers.terminate()
         providers.wait(timeout=30)
+
+    baseline = None
+    if not args.no_baseline:
+        print("baseline: four bare hops ...", flush=True)
+        baseline = run_baseline(admin_bench, bootstrap, args.referrals)
 
     chart(Path(args.chart), backlog, paced)
 

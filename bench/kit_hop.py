@@ -42,7 +42,7 @@ from servicekit.settings import InfraSettings
 from servicekit.testing import reset_schema
 
 from bench.common import machine_line, pct, peak_rss_mb, provisioned_bench_database
-from bench.service_bench import answer_latencies
+from bench.service_bench import answer_times, latencies
 from bench.service_bench import produce as produce_events
 
 PARTITIONS = 6
@@ -302,8 +302,10 @@ def latency(
     asyncio.run(produce(bootstrap, in_t, paced, rate=rate))
     rss = max(r["rss_mb"] for r in finish(procs))
     # The bare loop names the cause in a field of its own; the kit in the envelope.
-    lats = asyncio.run(
-        answer_latencies(bootstrap, in_t, [out_t], paced, lambda d: d.get("causation_id") or d["caused_by"])
+    lats = latencies(
+        asyncio.run(
+            answer_times(bootstrap, in_t, [out_t], paced, lambda d: d.get("causation_id") or d["caused_by"])
+        )
     )
     return {"p50_ms": pct(lats, 0.50), "p99_ms": pct(lats, 0.99), "rss_mb": rss, "samples": len(lats)}
 

@@ -87,16 +87,15 @@ async def produce(bootstrap: str, topic: str, events: Iterable[Envelope[Any]], r
     await producer.stop()
 
 
-async def answer_latencies(
+async def answer_times(
     bootstrap: str,
     inputs: str,
     answers: list[str],
     count: int,
     cause_of: Callable[[dict[str, Any]], str] = lambda d: d["causation_id"],
-    after_s: float = 0,
-) -> list[float]:
-    """Milliseconds from each input record to the first answer naming it as its cause, sorted;
-    with `after_s`, only for inputs sent that long after the first (past the warm-up)."""
+) -> list[tuple[int, float]]:
+    """For each input record answered: its timestamp, and the milliseconds to the first answer
+    naming it as its cause."""
 
     async def read(topics: list[str], key_of: Callable[[dict[str, Any]], str], want: int) -> dict[str, int]:
         c = AIOKafkaConsumer(
@@ -120,8 +119,14 @@ async def answer_latencies(
 
     sent = await read([inputs], lambda d: d["event_id"], count)
     answered = await read(answers, cause_of, count)
-    start = min(sent.values(), default=0) + after_s * 1000
-    return sorted(float(answered[k] - sent[k]) for k in sent if k in answered and sent[k] >= start)
+    return [(sent[k], float(answered[k] - sent[k])) for k in sent if k in answered]
+
+
+def latencies(timed: list[tuple[int, float]], after_s: float = 0) -> list[float]:
+    """The latencies of `answer_times`, sorted; with `after_s`, only of inputs sent that long
+    after the first (past the warm-up)."""
+    start = min((t for t, _ in timed), default=0) + after_s * 1000
+    return sorted(ms for t, ms in timed if t >= start)
 
 
 def run_once(
@@ -173,14 +178,11 @@ def run_once(
         result["rss_mb"] = max(r["rss_mb"] for r in results)
         if rate is not None:
             answers = [prefix + t for t in target.answer_topics]
-            result["latencies"] = asyncio.run(
-                answer_latencies(bootstrap, prefix + target.input_topic, answers, count)
-            )
+            timed = asyncio.run(answer_times(bootstrap, prefix + target.input_topic, answers, count))
+            result["latencies"] = latencies(timed)
             # The service has just started: its first second pays for first statements on new
             # connections and first sends to each partition.
-            result["steady_latencies"] = asyncio.run(
-                answer_latencies(bootstrap, prefix + target.input_topic, answers, count, after_s=1)
-            )
+            result["steady_latencies"] = latencies(timed, after_s=1)
         return result
     finally:
         asyncio.run(delete_topics(bootstrap, [t.name for t in layouts]))

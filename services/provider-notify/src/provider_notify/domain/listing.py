@@ -12,11 +12,15 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from provider_notify.domain.lifecycle import Stage
+
+T = TypeVar("T")
+D = TypeVar("D")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -95,6 +99,24 @@ def _limit(value: str) -> int | Problem:
     return int(value)
 
 
+def _optional(
+    given: dict[str, list[str]],
+    name: str,
+    read: Callable[[str], T | Problem],
+    default: D,
+    problems: list[Problem],
+) -> T | D:
+    """The parameter `name` read by `read`, or `default` when absent or wrong (then its problem
+    joins `problems`)."""
+    if name not in given:
+        return default
+    value = read(given[name][0])
+    if isinstance(value, Problem):
+        problems.append(value)
+        return default
+    return value
+
+
 def parse_query(items: Iterable[tuple[str, str]]) -> ListQuery | list[Problem]:
     """The list query from the request's query string (repeats kept), or every problem in it."""
     given: dict[str, list[str]] = {}
@@ -114,20 +136,8 @@ def parse_query(items: Iterable[tuple[str, str]]) -> ListQuery | list[Problem]:
     if "stage" in given:
         stages, stage_problems = _stages(given["stage"])
         problems += stage_problems
-    since: datetime | None = None
-    if "since" in given:
-        checked = _since(given["since"][0])
-        if isinstance(checked, Problem):
-            problems.append(checked)
-        else:
-            since = checked
-    limit = DEFAULT_LIMIT
-    if "limit" in given:
-        counted = _limit(given["limit"][0])
-        if isinstance(counted, Problem):
-            problems.append(counted)
-        else:
-            limit = counted
+    since = _optional(given, "since", _since, None, problems)
+    limit = _optional(given, "limit", _limit, DEFAULT_LIMIT, problems)
     after: Position | None = None
     if "cursor" in given:
         try:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
@@ -16,6 +16,7 @@ from servicekit.db.uow import UnitOfWork
 from servicekit.reloading import Reloadable
 from servicekit.service import Service
 
+from provider_notify.adapters.unit_of_work import NotifyUnitOfWork
 from provider_notify.adapters.webhook import WebhookSender
 from provider_notify.domain.channels import load_channels
 from provider_notify.domain.delivery import RetryPolicy
@@ -27,6 +28,7 @@ from provider_notify.service_layer.delivery import (
     NotifyContext,
     handle_assignment_created,
     keep_delivering,
+    prefetch_assignments,
 )
 from provider_notify.service_layer.responses import handle_response
 from provider_notify.settings import NotifySettings
@@ -51,7 +53,7 @@ def bootstrap(
             " expire within seconds, not at triage's working-day contact deadline",
             ", ".join(sorted(settings.contact_deadline_override_s)),
         )
-    service = Service(SERVICE, settings, broker=broker, producer=producer)
+    service = Service(SERVICE, settings, broker=broker, producer=producer, uow_class=NotifyUnitOfWork)
     channels = Reloadable(settings.providers_file, load_channels, lambda: load_channels(None))
     ctx = NotifyContext(
         channels=channels,
@@ -63,13 +65,17 @@ def bootstrap(
     )
 
     async def on_created(event: Envelope[Any], uow: UnitOfWork) -> None:
-        await handle_assignment_created(event, uow, ctx)
+        await handle_assignment_created(event, cast(NotifyUnitOfWork, uow), ctx)
 
     async def on_response(event: Envelope[Any], uow: UnitOfWork) -> None:
-        await handle_response(event, uow)  # refusals are kept in `responses`, with their reason
+        # Refusals are kept in `responses`, with their reason.
+        await handle_response(event, cast(NotifyUnitOfWork, uow))
 
     async def on_status(event: Envelope[Any], uow: UnitOfWork) -> None:
-        await handle_status(event, uow, ctx.now())
+        await handle_status(event, cast(NotifyUnitOfWork, uow), ctx.now())
+
+    async def prefetch(events: Sequence[Envelope[Any]], uow: UnitOfWork) -> None:
+        await prefetch_assignments(events, cast(NotifyUnitOfWork, uow))
 
     if consume:
         service.consume(
@@ -81,8 +87,9 @@ def bootstrap(
                 "provider.response": on_response,
                 "referral.status": on_status,
             },
+            prefetch=prefetch,
         )
-    service.routes.extend(http.routes(settings.api_keys, service.uow))
+    service.routes.extend(http.routes(settings.api_keys, lambda: cast(NotifyUnitOfWork, service.uow())))
 
     async def deliverer() -> None:
         sender = WebhookSender(timeout_s=settings.webhook_timeout_s)  # closed by keep_delivering

@@ -72,6 +72,31 @@ async def test_a_kafka_provider_gets_its_copy_keyed_by_provider_and_the_delivery
     assert delivered[0][1].data.channel.value == "kafka"
 
 
+async def test_an_assignment_announced_twice_in_one_batch_is_stored_and_delivered_once(
+    notify, isolated_topic_prefix
+):
+    service, rec, sender, _, ctx = notify
+    first = assignment_for("hook-ok")
+    again = new_envelope(type(first), first.data, producer="triage", referral_id=first.referral_id)
+    await take_in(service, isolated_topic_prefix, first, again)  # two events, one assignment
+    assert await deliver_due(service, sender, ctx) == 1
+    assert [parse_event(body).event_id for body in rec.taken] == [first.event_id]
+    assert await state_of(service, first.data.assignment_id) == ("delivered", [(200, "delivered")])
+    delivered = await outbox(service, str(first.referral_id))
+    assert [e.event_type for _, e in delivered] == ["assignment.delivered"]
+
+
+async def test_an_assignment_announced_again_in_a_later_batch_changes_nothing(notify, isolated_topic_prefix):
+    service, _, _, _, _ = notify
+    first = assignment_for("active-blaby")
+    again = new_envelope(type(first), first.data, producer="triage", referral_id=first.referral_id)
+    await take_in(service, isolated_topic_prefix, first)
+    await take_in(service, isolated_topic_prefix, again)
+    assert [e.event_id for _, e in await outbox(service, "active-blaby")] == [first.event_id]
+    delivered = await outbox(service, str(first.referral_id))
+    assert [e.event_type for _, e in delivered] == ["assignment.delivered"]
+
+
 async def test_a_webhook_provider_is_posted_signed_and_the_attempt_recorded(notify, isolated_topic_prefix):
     service, rec, sender, _, ctx = notify
     event = assignment_for("hook-ok")

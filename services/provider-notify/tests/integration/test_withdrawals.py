@@ -290,3 +290,35 @@ async def test_a_withdrawal_waits_for_its_assignments_post_under_way_which_is_th
     assert await deliver_due(service, sender, ctx) == 1  # only the withdrawal
     assert [parse_event(b).event_type for b in rec.taken] == ["assignment.withdrawn"]
     assert held.posted == [str(assignment.data.assignment_id)]
+
+
+async def test_an_assignment_cancelled_in_the_same_batch_it_arrived_in_is_stopped_before_delivery(
+    notify, isolated_topic_prefix
+):
+    service, rec, sender, _, ctx = notify
+    assignment = assignment_for("hook-ok")
+    status = ReferralStatusChanged(
+        source_system="emis-c82001", source_referral_id="REF-1", status=ReferralStatus.CANCELLED
+    )
+    cancel = new_envelope(
+        ReferralStatusV1, status, producer="referral-intake", referral_id=assignment.referral_id
+    )
+    key = str(assignment.referral_id).encode()
+    await service.consumers[0].apply_batch(
+        [
+            consumer_record(
+                isolated_topic_prefix + topic_for("assignment.created"),
+                dump_event(assignment),
+                key=key,
+                offset=0,
+            ),
+            consumer_record(
+                isolated_topic_prefix + topic_for("referral.status"), dump_event(cancel), key=key, offset=0
+            ),
+        ]
+    )
+    assert await deliver_due(service, sender, ctx) == 0
+    assert rec.taken == []
+    assert (await assignment_delivery(service, assignment))[0] == "stopped"
+    row, _ = await withdrawal_row(service, assignment)
+    assert (row["reason"], row["delivery_state"]) == ("referral_cancelled", "not_needed")

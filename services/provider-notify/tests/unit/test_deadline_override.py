@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from provider_notify.adapters.assignments import NewAssignment
 from provider_notify.domain.channels import load_channels
 from provider_notify.domain.deadlines import held_deadline
 from provider_notify.domain.delivery import RetryPolicy
@@ -50,18 +51,30 @@ def test_an_override_of_no_time_or_negative_time_is_refused(monkeypatch, seconds
         NotifySettings()
 
 
-class _Connection:
+class _Assignments:
     def __init__(self) -> None:
-        self.stored: list[tuple[Any, ...]] = []
+        self.added: list[NewAssignment] = []
 
-    async def fetchval(self, sql: str, *args: Any) -> None:
-        self.stored.append(args)
-        return None  # "already held": nothing more is written
+    async def is_held(self, assignment_id: uuid.UUID) -> bool:
+        return False
+
+    def add(self, assignment: NewAssignment) -> None:
+        self.added.append(assignment)
 
 
 class _UnitOfWork:
     def __init__(self) -> None:
-        self.connection = _Connection()
+        self.assignments = _Assignments()
+        self.events: list[Any] = []
+
+    def on_flush(self, flusher: Any) -> None:
+        pass
+
+    def publish(self, event: Any, **where: Any) -> None:
+        self.events.append(event)
+
+    def emit(self, envelope_type: Any, data: Any, **about: Any) -> None:
+        self.events.append(data)
 
 
 @pytest.mark.parametrize(
@@ -83,6 +96,5 @@ async def test_an_arriving_assignment_is_stored_with_the_deadline_it_is_held_to(
     )
     uow = _UnitOfWork()
     await handle_assignment_created(event, uow, ctx)  # type: ignore[arg-type]
-    [args] = uow.connection.stored
-    contact_deadline = args[6]  # $7 of the INSERT
-    assert contact_deadline == held
+    [stored] = uow.assignments.added
+    assert stored.contact_deadline == held

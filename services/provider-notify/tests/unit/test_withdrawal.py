@@ -128,9 +128,18 @@ class _Connection:
         return self.closed
 
 
+class _Assignments:
+    def __init__(self) -> None:
+        self.written = 0
+
+    async def write_staged(self) -> None:
+        self.written += 1
+
+
 class _UnitOfWork:
     def __init__(self, connection: _Connection | None = None) -> None:
         self.connection = connection or _Connection()
+        self.assignments = _Assignments()
         self.published: list[tuple[str, str, Any]] = []
         self.flushers: list[Any] = []
 

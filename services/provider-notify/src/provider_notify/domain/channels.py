@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Annotated, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, model_validator
 from referral_schemas.enums import DeliveryChannel
+
+_REMEMBER_UNLISTED = 10_000  # a directory's providers; ids past that are built each time
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
 
@@ -39,10 +41,29 @@ class Channels(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     providers: list[ProviderChannel] = Field(default_factory=list)
+    # Looked up for every assignment and every delivery: by id, and a provider not listed gets
+    # its Kafka channel built once, not per call.
+    _by_id: dict[str, ProviderChannel] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _each_provider_once(self) -> Self:
+        seen: set[str] = set()
+        for p in self.providers:
+            if p.provider_id in seen:
+                raise ValueError(f"provider {p.provider_id!r} is listed more than once")
+            seen.add(p.provider_id)
+        return self
+
+    def model_post_init(self, context: object, /) -> None:
+        self._by_id.update((p.provider_id, p) for p in self.providers)
 
     def of(self, provider_id: str) -> ProviderChannel:
-        found = next((p for p in self.providers if p.provider_id == provider_id), None)
-        return found or ProviderChannel(provider_id=provider_id, channel=DeliveryChannel.KAFKA)
+        found = self._by_id.get(provider_id)
+        if found is None:
+            found = ProviderChannel(provider_id=provider_id, channel=DeliveryChannel.KAFKA)
+            if len(self._by_id) < _REMEMBER_UNLISTED:
+                self._by_id[provider_id] = found
+        return found
 
 
 def load_channels(path: Path | None) -> Channels:

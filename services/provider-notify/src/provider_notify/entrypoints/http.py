@@ -14,13 +14,13 @@ from collections.abc import Callable, Mapping
 from referral_schemas import new_envelope
 from referral_schemas.events.provider import ProviderResponse
 from referral_schemas.registry import ProviderResponseV1
-from servicekit.db.uow import UnitOfWork
 from servicekit.http import path_principal, read_body
 from servicekit.resilience import retry_transient
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from provider_notify.adapters.unit_of_work import NotifyUnitOfWork
 from provider_notify.domain.listing import ListQuery, encode_cursor, parse_query
 from provider_notify.service_layer.listing import list_assignments
 from provider_notify.service_layer.responses import ResponseResult, handle_response
@@ -29,7 +29,7 @@ MAX_BODY = 64 * 1024
 _STATUS = {"applied": 200, "repeat": 200}
 
 
-def routes(api_keys: Mapping[str, str], uow_factory: Callable[[], UnitOfWork]) -> list[BaseRoute]:
+def routes(api_keys: Mapping[str, str], uow_factory: Callable[[], NotifyUnitOfWork]) -> list[BaseRoute]:
     def caller(request: Request) -> str | Response:
         return path_principal(request, api_keys, "provider_id", "provider")
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from provider_notify.adapters.unit_of_work import NotifyUnitOfWork
 from provider_notify.domain.lifecycle import FINAL, Stage
 from provider_notify.service_layer.withdrawals import CLOSED_COLUMNS, withdraw
 from referral_schemas import Envelope, parse_event
@@ -98,11 +99,12 @@ async def keep_expiring(
             await asyncio.sleep(every_s)
 
 
-async def handle_status(event: Envelope[Any], uow: UnitOfWork, now: datetime) -> None:
+async def handle_status(event: Envelope[Any], uow: NotifyUnitOfWork, now: datetime) -> None:
     """Only a cancellation matters: the referral's open assignments stop, and each provider is
     told that its assignment is withdrawn."""
     if event.data.status is not ReferralStatus.CANCELLED:
         return
+    await uow.assignments.write_staged()  # one that arrived earlier in this batch is stopped too
     closed = await uow.connection.fetch(CANCEL, event.referral_id, [s.value for s in FINAL])
     reason = WithdrawalReason.REFERRAL_CANCELLED
     for row in closed:

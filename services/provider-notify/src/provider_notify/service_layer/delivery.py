@@ -20,13 +20,15 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import asyncpg
+from provider_notify.adapters.assignments import NewAssignment
+from provider_notify.adapters.unit_of_work import NotifyUnitOfWork
 from provider_notify.adapters.webhook import Attempt, WebhookSender
 from provider_notify.domain.channels import Channels
 from provider_notify.domain.deadlines import held_deadline
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 
 PRODUCER = "provider-notify"
 PROVIDER_TOPIC = "provider.assignments.v1"
+CREATED = "assignment.created"
 
 
 @dataclass(frozen=True)
@@ -55,30 +58,35 @@ class NotifyContext:
     """provider_id -> seconds: NotifySettings.contact_deadline_override_s (tests and demos only)."""
 
 
-async def handle_assignment_created(event: Envelope[Any], uow: UnitOfWork, ctx: NotifyContext) -> None:
+async def prefetch_assignments(events: Sequence[Envelope[Any]], uow: NotifyUnitOfWork) -> None:
+    await uow.assignments.prefetch(e.data.assignment_id for e in events if e.event_type == CREATED)
+
+
+async def handle_assignment_created(event: Envelope[Any], uow: NotifyUnitOfWork, ctx: NotifyContext) -> None:
     data = event.data
+    if await uow.assignments.is_held(data.assignment_id):
+        return  # a repeat changes nothing
+    assert event.referral_id is not None  # assignment events always name their referral
     channel = ctx.channels().of(data.provider_id).channel
     now = ctx.now()
     kafka = channel is DeliveryChannel.KAFKA
-    stored = await uow.connection.fetchval(
-        "INSERT INTO assignments (assignment_id, referral_id, provider_id, channel, delivery_state, payload,"
-        " contact_deadline, attempts, next_attempt_at, delivered_at, trace_headers)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        " ON CONFLICT (assignment_id) DO NOTHING RETURNING assignment_id",
-        data.assignment_id,
-        event.referral_id,
-        data.provider_id,
-        channel.value,
-        "delivered" if kafka else "pending",
-        dump_event(event).decode(),
-        held_deadline(data.provider_id, data.contact_deadline, now, ctx.deadline_override_s),
-        1 if kafka else 0,
-        None if kafka else now,
-        now if kafka else None,
-        current_trace_headers(),  # so that the delivery and the answers join the referral's trace
+    uow.assignments.add(
+        NewAssignment(
+            assignment_id=data.assignment_id,
+            referral_id=event.referral_id,
+            provider_id=data.provider_id,
+            channel=channel.value,
+            delivery_state="delivered" if kafka else "pending",
+            payload=dump_event(event).decode(),
+            contact_deadline=held_deadline(
+                data.provider_id, data.contact_deadline, now, ctx.deadline_override_s
+            ),
+            attempts=1 if kafka else 0,
+            next_attempt_at=None if kafka else now,
+            delivered_at=now if kafka else None,
+            trace_headers=current_trace_headers(),
+        )
     )
-    if stored is None:
-        return
     if not kafka:
         uow.on_flush(announce_due)  # one NOTIFY per transaction, delivered when it commits
         return
@@ -91,7 +99,6 @@ async def handle_assignment_created(event: Envelope[Any], uow: UnitOfWork, ctx: 
         delivered_at=now,
         attempts=1,
     )
-    assert event.referral_id is not None
     uow.emit(
         AssignmentDeliveredV1, delivered, producer=PRODUCER, referral_id=event.referral_id, caused_by=event
     )

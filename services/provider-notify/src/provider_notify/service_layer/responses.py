@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from provider_notify.adapters.unit_of_work import NotifyUnitOfWork
 from provider_notify.domain.lifecycle import Moved, Stage, apply
 from referral_schemas import Envelope, parse_event
 from referral_schemas.enums import ProviderResponseType
@@ -31,8 +32,9 @@ class ResponseResult:
     stage: str | None = None
 
 
-async def handle_response(cause: Envelope[Any], uow: UnitOfWork) -> ResponseResult:
+async def handle_response(cause: Envelope[Any], uow: NotifyUnitOfWork) -> ResponseResult:
     r: ProviderResponse = cause.data
+    await uow.assignments.write_staged()  # an assignment that arrived earlier in this batch
     conn = uow.connection
     earlier = await conn.fetchrow(
         "SELECT outcome, code, message FROM responses WHERE provider_id = $1 AND response_id = $2",

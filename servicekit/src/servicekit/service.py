@@ -70,10 +70,10 @@ class Service:
         *,
         broker: KafkaBroker | None = None,
         producer: AIOKafkaProducer | None = None,
-        uow_class: type[UnitOfWork] = UnitOfWork,
+        uow_factory: Callable[[asyncpg.Pool], UnitOfWork] = UnitOfWork,
     ) -> None:
         self.name = name
-        self.uow_class = uow_class
+        self.uow_factory = uow_factory
         self.settings = settings
         self.role = role_for(name)
         admin = settings.database_url.get_secret_value()
@@ -113,7 +113,7 @@ class Service:
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (the service's own subclass, with its repositories)."""
-        return self.uow_class(self.pool)
+        return self.uow_factory(self.pool)
 
     def consume(
         self,

@@ -11,6 +11,7 @@ from referral_schemas import Envelope, topic_for
 from servicekit.db.uow import UnitOfWork
 from servicekit.service import Service
 
+from outcomes.adapters.episode_cache import EpisodeCache
 from outcomes.adapters.unit_of_work import OutcomesUnitOfWork
 from outcomes.entrypoints import dashboard, kpi_api, measures_api
 from outcomes.service_layer.kpi_stream import keep_publishing
@@ -30,7 +31,14 @@ def bootstrap(
 ) -> Service:
     """outcomes, ready to `run()`: builds episodes from the workflow's events and reports KPIs."""
     settings = settings or OutcomesSettings()
-    service = Service(SERVICE, settings, broker=broker, producer=producer, uow_class=OutcomesUnitOfWork)
+    cache = EpisodeCache(settings.episode_cache_size)
+    service = Service(
+        SERVICE,
+        settings,
+        broker=broker,
+        producer=producer,
+        uow_factory=lambda pool: OutcomesUnitOfWork(pool, cache),
+    )
     keys = Keys(settings.episode_key_secret.get_secret_value().encode())
 
     def uow() -> OutcomesUnitOfWork:

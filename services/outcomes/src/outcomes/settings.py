@@ -26,3 +26,9 @@ class OutcomesSettings(ServiceSettings):
     kpi_publish_interval_s: float = Field(
         30.0, gt=0, description="How often changed months' KPI cells go out on outcome.kpi.v1"
     )
+    episode_cache_size: int = Field(
+        10_000,
+        ge=0,
+        description="Episodes each process keeps parsed from its own last read or write, so that a "
+        "batch need not read them back (about 5 KB each; 0 keeps none)",
+    )

@@ -53,7 +53,7 @@ def bootstrap(
             " expire within seconds, not at triage's working-day contact deadline",
             ", ".join(sorted(settings.contact_deadline_override_s)),
         )
-    service = Service(SERVICE, settings, broker=broker, producer=producer, uow_class=NotifyUnitOfWork)
+    service = Service(SERVICE, settings, broker=broker, producer=producer, uow_factory=NotifyUnitOfWork)
     channels = Reloadable(settings.providers_file, load_channels, lambda: load_channels(None))
     ctx = NotifyContext(
         channels=channels,

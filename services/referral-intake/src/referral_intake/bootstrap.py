@@ -36,7 +36,7 @@ def bootstrap(
     key = settings.pseudonym_key.get_secret_value()
     if key == LOCAL_PSEUDONYM_KEY:
         log.warning("INTAKE_PSEUDONYM_KEY is the local development key; set a secret one in deployment")
-    service = Service(SERVICE, settings, broker=broker, producer=producer, uow_class=IntakeUnitOfWork)
+    service = Service(SERVICE, settings, broker=broker, producer=producer, uow_factory=IntakeUnitOfWork)
     policy = ValidationPolicy(
         accept_test_nhs_numbers=settings.accept_test_nhs_numbers,
         max_free_text=settings.max_free_text,

@@ -34,7 +34,7 @@ def bootstrap(
 ) -> Service:
     """triage, ready to `run()`. Rules and directory files are re-read when they change."""
     settings = settings or TriageSettings()
-    service = Service(SERVICE, settings, broker=broker, producer=producer, uow_class=TriageUnitOfWork)
+    service = Service(SERVICE, settings, broker=broker, producer=producer, uow_factory=TriageUnitOfWork)
     rules = Reloadable(settings.rules_file, load_rules, default_rules)
     directory = Reloadable(settings.directory_file, load_directory, default_directory)
     holidays = england_bank_holidays()

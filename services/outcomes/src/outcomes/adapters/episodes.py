@@ -19,6 +19,7 @@ from pydantic import TypeAdapter
 from referral_schemas.enums import KpiName
 from servicekit.db.uow import UnitOfWork
 
+from outcomes.adapters.episode_cache import EpisodeCache, Held, new_version
 from outcomes.adapters.kpi_tallies import apply_deltas
 from outcomes.domain.episode import ActivityRecorded, Episode, Refused
 from outcomes.domain.facts import KpiFact, TallyDeltas, kpi_fact
@@ -57,8 +58,9 @@ _FACT_COLUMNS = ", ".join(f"f.{c}" for c in f"{_DIMENSIONS}, plus_groups, {_CONT
 
 
 class EpisodeRepository:
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, cache: EpisodeCache) -> None:
         self._uow = uow
+        self._cache = cache
         self._known: dict[str, Episode | None] = {}
         self._dirty: dict[str, Episode] = {}
         self._stored_facts: dict[str, KpiFact | None] = {}
@@ -74,11 +76,29 @@ class EpisodeRepository:
         await conn.execute(
             "INSERT INTO episodes (episode_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", ids
         )
+        held = self._cache.snapshot(ids)
+        # The state only where the version stored is not the one held here (see episode_cache.py).
         locked = await conn.fetch(
-            "SELECT episode_id, state FROM episodes WHERE episode_id = ANY($1::text[])"
-            " ORDER BY episode_id FOR UPDATE",
+            "SELECT e.episode_id, e.version,"
+            " CASE WHEN e.version = h.version THEN NULL ELSE e.state END AS state"
+            " FROM episodes e JOIN unnest($1::text[], $2::bigint[]) AS h(episode_id, version)"
+            " ON h.episode_id = e.episode_id ORDER BY e.episode_id FOR UPDATE OF e",
             ids,
+            [held[i].version if i in held else None for i in ids],
         )
+        unread: dict[str, int | None] = {}  # not held as stored: id -> the version read
+        for row in locked:
+            episode_id, version = row["episode_id"], row["version"]
+            hit = held.get(episode_id)
+            if hit is not None and hit.version == version:
+                self._known[episode_id] = hit.episode
+                self._stored_facts[episode_id] = hit.fact
+                continue
+            state = row["state"]
+            self._known[episode_id] = None if state is None else EPISODE_JSON.validate_json(state)
+            unread[episode_id] = version
+        if not unread:
+            return
         # Read the facts only once the locks are held, in a statement of their own: joined to the
         # locking query, a row that waited for another transaction's lock would be re-checked
         # with the facts as they were before that transaction committed, and the tallies would
@@ -86,13 +106,14 @@ class EpisodeRepository:
         facts = await conn.fetch(
             f"SELECT e.episode_id, {_FACT_COLUMNS} FROM episodes e"  # noqa: S608
             " LEFT JOIN kpi_facts f ON f.episode_id = e.episode_id WHERE e.episode_id = ANY($1::text[])",
-            ids,
+            list(unread),
         )
-        for row in locked:
-            state = row["state"]
-            self._known[row["episode_id"]] = None if state is None else EPISODE_JSON.validate_json(state)
         for row in facts:
             self._stored_facts[row["episode_id"]] = _stored_fact(row)
+        for episode_id, version in unread.items():
+            episode = self._known[episode_id]
+            if version is not None and episode is not None:
+                self._cache.put(episode_id, Held(version, episode, self._stored_facts.get(episode_id)))
 
     async def get(self, episode_id: str) -> Episode | None:
         """The episode (None if not opened yet), locked until the unit of work ends."""
@@ -110,12 +131,14 @@ class EpisodeRepository:
             return
         episodes = list(self._dirty.values())
         self._dirty.clear()
+        version = new_version()
         await conn.execute(
-            "UPDATE episodes SET state = u.state, updated_at = now()"
+            "UPDATE episodes SET state = u.state, version = $3, updated_at = now()"
             " FROM unnest($1::text[], $2::text[]) AS u(episode_id, state)"
             " WHERE episodes.episode_id = u.episode_id",
             [e.episode_id for e in episodes],
             [EPISODE_JSON.dump_json(e).decode() for e in episodes],
+            version,
         )
         unread = [e.episode_id for e in episodes if e.episode_id not in self._stored_facts]
         if unread:  # saved without being loaded through `prefetch`: read what is stored now
@@ -134,14 +157,17 @@ class EpisodeRepository:
             if deltas.replace(self._stored_facts.get(episode.episode_id), fact):
                 facts.append(fact)
                 self._stored_facts[episode.episode_id] = fact
-        if not facts:
-            return
-        await conn.execute(_FACT_UPSERT, *_fact_arrays(facts))
-        await apply_deltas(conn, deltas)
-        await conn.execute(
-            "INSERT INTO kpi_dirty (month) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
-            sorted(deltas.months),
-        )
+        if facts:
+            await conn.execute(_FACT_UPSERT, *_fact_arrays(facts))
+            await apply_deltas(conn, deltas)
+            await conn.execute(
+                "INSERT INTO kpi_dirty (month) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+                sorted(deltas.months),
+            )
+        for episode in episodes:
+            self._cache.put(
+                episode.episode_id, Held(version, episode, self._stored_facts.get(episode.episode_id))
+            )
 
     # ------------------------------------------------------------------ assignments
     async def record_assignment(

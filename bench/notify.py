@@ -1,6 +1,6 @@
 """provider-notify under load: webhook delivery to 50 local providers, one slow and one failing.
 
-    uv run python -m bench.notify [--assignments 20000] [--rate 200] [--seconds 10]
+    uv run python -m bench.notify [--assignments 20000] [--rate 200] [--seconds 10] [--processes 1]
 
 Fifty webhook providers are served on loopback by one receiver process (a small asyncio HTTP/1.1
 server, so that the receivers cost little of the CPU the service needs): 48 answer at once,
@@ -249,12 +249,14 @@ def healthy_rate(first: dict[str, dict[str, float]]) -> tuple[int, float, float,
 
 
 def backlog_run(
-    receivers: ReceiverProcess, admin: str, path: Path, count: int, providers: list[str]
+    receivers: ReceiverProcess, admin: str, path: Path, count: int, providers: list[str], processes: int
 ) -> dict[str, Any]:
     receivers.get("/reset")
     sent: dict[str, float] = {}
     started = time.perf_counter()
-    result = run_once(target(path), admin, lambda: assignments(providers, count, sent), count, None)
+    result = run_once(
+        target(path), admin, lambda: assignments(providers, count, sent), count, None, processes=processes
+    )
     stats = receivers.get("/stats")
     delivered, rate, slowest, fastest = healthy_rate(stats["first"])
     return {
@@ -274,13 +276,15 @@ def backlog_run(
 
 
 def paced_run(
-    receivers: ReceiverProcess, admin: str, path: Path, rate: float, seconds: float
+    receivers: ReceiverProcess, admin: str, path: Path, rate: float, seconds: float, processes: int
 ) -> dict[str, Any]:
     receivers.get("/reset")
     count = int(rate * seconds)
     sent: dict[str, float] = {}
     providers = [*HEALTHY, SLOW, FAILING]
-    result = run_once(target(path), admin, lambda: assignments(providers, count, sent), count, rate)
+    result = run_once(
+        target(path), admin, lambda: assignments(providers, count, sent), count, rate, processes=processes
+    )
     stats = receivers.get("/stats")
     pairs = [(sent[d], (t - sent[d]) * 1000) for p in HEALTHY for d, t in stats["first"].get(p, {}).items()]
     latencies = sorted(ms for _, ms in pairs)
@@ -310,6 +314,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--skip", choices=["without", "latency"], action="append", default=[])
+    parser.add_argument("--processes", type=int, default=1, help="service instances in the group")
     parser.add_argument("--serve-receivers", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_receivers:
@@ -323,14 +328,22 @@ def main() -> None:
             path = providers_file(receivers.base, Path(directory))
             everyone = [*HEALTHY, SLOW, FAILING]
             rows.append(
-                ("with slow+failing", backlog_run(receivers, admin, path, args.assignments, everyone))
+                (
+                    "with slow+failing",
+                    backlog_run(receivers, admin, path, args.assignments, everyone, args.processes),
+                )
             )
             if "without" not in args.skip:
                 healthy_share = rows[0][1]["expected"]
-                rows.append(("healthy only", backlog_run(receivers, admin, path, healthy_share, HEALTHY)))
+                rows.append(
+                    (
+                        "healthy only",
+                        backlog_run(receivers, admin, path, healthy_share, HEALTHY, args.processes),
+                    )
+                )
             paced = None
             if "latency" not in args.skip:
-                paced = paced_run(receivers, admin, path, args.rate, args.seconds)
+                paced = paced_run(receivers, admin, path, args.rate, args.seconds, args.processes)
     finally:
         receivers.stop()
     print(machine_line())
@@ -338,7 +351,10 @@ def main() -> None:
         f"provider-notify: webhook delivery to 50 loopback providers ({len(HEALTHY)} healthy,"
         f" 1 answering after {SLOW_S:.0f} s, 1 always 503)"
     )
-    print(f"backlog of {args.assignments} assignments (healthy-only run: as many as the healthy ones got)")
+    print(
+        f"backlog of {args.assignments} assignments (healthy-only run: as many as the healthy ones got);"
+        f" {args.processes} process(es)"
+    )
     print("deliv/s: to healthy providers, first to last; slowest/fastest: one healthy provider's own;")
     print("slow: taken by the 2 s provider; POSTs: every request, retries to the failing one included")
     print(

@@ -28,6 +28,7 @@ V1_EVENTS = {
     "assignment.delivery_failed",
     "assignment.declined",
     "assignment.expired",
+    "assignment.reminded",
     "assignment.withdrawn",
     "provider.response",
     "provider.activity",
@@ -52,7 +53,7 @@ def test_each_registry_entry_agrees_with_its_classes(event_type):
     assert spec.schema_name == f"{event_type}.v1"
 
 
-@pytest.mark.parametrize("event_type", sorted(V1_EVENTS - {"assignment.withdrawn"}))
+@pytest.mark.parametrize("event_type", sorted(V1_EVENTS - {"assignment.withdrawn", "assignment.reminded"}))
 def test_an_event_with_a_topic_of_its_own_is_published_there(event_type):
     assert EVENTS[event_type].topic == f"{event_type}.v1"
 
@@ -61,6 +62,11 @@ def test_a_withdrawal_has_no_topic_of_its_own_and_goes_to_the_providers_feed():
     assert EVENTS["assignment.withdrawn"].topic == "provider.assignments.v1"
     assert topic_for("assignment.withdrawn") == "provider.assignments.v1"
     assert [t.name for t in TOPICS if t.carries("assignment.withdrawn")] == ["provider.assignments.v1"]
+
+
+def test_a_reminder_has_no_topic_of_its_own_and_goes_to_the_providers_feed():
+    assert topic_for("assignment.reminded") == "provider.assignments.v1"
+    assert [t.name for t in TOPICS if t.carries("assignment.reminded")] == ["provider.assignments.v1"]
 
 
 def test_payload_models_are_distinct_per_event():
@@ -96,7 +102,7 @@ def test_every_event_is_carried_by_some_topic():
 
 def test_providers_get_their_own_copy_of_assignments_and_withdrawals_keyed_by_provider():
     copy = topic("provider.assignments.v1")
-    assert copy.event_types == ("assignment.created", "assignment.withdrawn")
+    assert copy.event_types == ("assignment.created", "assignment.reminded", "assignment.withdrawn")
     assert copy.key == "provider_id"
     assert copy.producer is Party.PROVIDER_NOTIFY and copy.consumers == (Party.PROVIDER_SYSTEMS,)
     assert topic_for("assignment.created") == "assignment.created.v1"

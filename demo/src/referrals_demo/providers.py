@@ -62,6 +62,7 @@ class Tally:
     refused: list[str] = field(default_factory=list)
     finished: int = 0
     withdrawn: Counter[str] = field(default_factory=Counter)  # withdrawals received, by reason
+    reminded: int = 0  # reminders of assignments not answered yet
 
 
 class Withdrawn(Exception):
@@ -114,9 +115,12 @@ class Providers:
             await consumer.stop()
 
     def take(self, body: bytes, channel: str) -> None:
-        event = parse_event(body)  # an assignment, or the withdrawal of one
+        event = parse_event(body)  # an assignment, a reminder of one, or its withdrawal
         if event.event_type == "assignment.withdrawn":
             self.withdraw(event.data)
+            return
+        if event.event_type == "assignment.reminded":
+            self.tally.reminded += 1  # the demo's providers answer at once, or on purpose never
             return
         key = str(event.data.assignment_id)
         if key in self._seen:

@@ -280,6 +280,20 @@ _EXAMPLES_BY_TYPE: dict[str, dict[str, Any]] = {
             "expired_at": "2026-03-04T17:00:04Z",
         },
     },
+    "assignment.reminded": {
+        "producer": "provider-notify",
+        "occurred_at": "2026-03-03T17:00:00Z",
+        **_after("assignment.created"),
+        "data": {
+            "assignment_id": _ASSIGNMENT_ID,
+            "provider_id": "active-charnwood",
+            "contact_deadline": "2026-03-04T17:00:00Z",
+            "reminded_at": "2026-03-03T17:00:00Z",
+            "detail": "You have not accepted or declined this assignment yet. Answer by "
+            "Wednesday 4 March 2026, 17:00 (GMT), or it expires and the referral is offered to "
+            "another provider.",
+        },
+    },
     "assignment.withdrawn": {
         "producer": "provider-notify",
         "occurred_at": "2026-03-03T11:20:05Z",

@@ -16,6 +16,7 @@ from referral_schemas.events.assignment import (
     AssignmentDelivered,
     AssignmentDeliveryFailed,
     AssignmentExpired,
+    AssignmentReminded,
     AssignmentWithdrawn,
 )
 from referral_schemas.events.outcome import OutcomeKpi, OutcomeRecorded
@@ -103,6 +104,13 @@ class AssignmentExpiredV1(ReferralEnvelope[AssignmentExpired]):
     schema_version: Literal[1] = Field(description=_VERSION)
 
 
+class AssignmentRemindedV1(ReferralEnvelope[AssignmentReminded]):
+    """assignment.reminded v1: the provider is reminded of an assignment it has not answered yet."""
+
+    event_type: Literal["assignment.reminded"] = Field(description=_TYPE)
+    schema_version: Literal[1] = Field(description=_VERSION)
+
+
 class AssignmentWithdrawnV1(ReferralEnvelope[AssignmentWithdrawn]):
     """assignment.withdrawn v1: the assignment is taken back from its provider (cancelled or expired)."""
 
@@ -175,6 +183,7 @@ _ENVELOPES: tuple[type[Envelope[Any]], ...] = (
     AssignmentDeliveryFailedV1,
     AssignmentDeclinedV1,
     AssignmentExpiredV1,
+    AssignmentRemindedV1,
     AssignmentWithdrawnV1,
     ProviderResponseV1,
     ProviderActivityV1,

@@ -149,16 +149,17 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name="provider.assignments.v1",
-        # A provider reads one feed, in order: its assignments and, when one is taken back
-        # without its answer (cancelled, or the deadline passed), the withdrawal.
-        event_types=("assignment.created", "assignment.withdrawn"),
+        # A provider reads one feed, in order: its assignments, a reminder of one not answered
+        # as its deadline nears and, when one is taken back without its answer (cancelled, or
+        # the deadline passed), the withdrawal.
+        event_types=("assignment.created", "assignment.reminded", "assignment.withdrawn"),
         key="provider_id",
         partitions=12,
         producer=Party.PROVIDER_NOTIFY,
         consumers=(Party.PROVIDER_SYSTEMS,),
         retention_days=30,
-        purpose="Providers' copy of their assignments, and withdrawals of them, keyed by provider so "
-        "per-provider ACLs can apply",
+        purpose="Providers' copy of their assignments, reminders and withdrawals of them, keyed by "
+        "provider so per-provider ACLs can apply",
     ),
     TopicSpec(
         name="assignment.delivered.v1",

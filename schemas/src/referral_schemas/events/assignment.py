@@ -93,6 +93,18 @@ class AssignmentExpired(Contract):
     expired_at: UtcDatetime = Field(description="When the expiry was recorded")
 
 
+class AssignmentReminded(Contract):
+    """The provider has not answered the assignment yet and its contact deadline is near: accept
+    or decline it before then, or it expires and goes to another provider. Sent once, on the
+    channel the assignment came by."""
+
+    assignment_id: uuid.UUID = Field(description="Assignment awaiting the provider's answer")
+    provider_id: Slug = Field(description="Provider it is assigned to")
+    contact_deadline: UtcDatetime = Field(description="When it expires unless accepted or declined")
+    reminded_at: UtcDatetime = Field(description="When the reminder was issued")
+    detail: Text = Field(description="What is due and by when, for people at the provider")
+
+
 class AssignmentWithdrawn(Contract):
     """The assignment is taken back from its provider without the provider's own answer (the
     referral was cancelled, or the contact deadline passed): stop work on it. Nothing more is

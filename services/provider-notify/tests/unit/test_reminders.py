@@ -1,14 +1,16 @@
-"""When a reminder falls due: working days back from the deadline, London time of day kept."""
+"""Reminders: when one falls due (working days back from the deadline, London time of day kept) and what it says."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from provider_notify.domain.reminders import reminder_due, working_days_before
+from provider_notify.domain.reminders import reminder, reminder_due, working_days_before
 from provider_notify.settings import NotifySettings
+from referral_schemas.examples import example
 from servicekit.calendar import LONDON, add_working_days, england_bank_holidays
 
 H = england_bank_holidays()
@@ -71,3 +73,24 @@ def test_the_reminder_lead_defaults_to_one_working_day_and_reads_the_environment
     assert NotifySettings.model_fields["remind_before_working_days"].default == 1
     monkeypatch.setenv("NOTIFY_REMIND_BEFORE_WORKING_DAYS", "2")
     assert NotifySettings().remind_before_working_days == 2
+
+
+def test_the_contracts_example_is_what_provider_notify_sends_as_a_reminder():
+    sent = example("assignment.reminded").data
+    made = reminder(
+        assignment_id=sent.assignment_id,
+        provider_id=sent.provider_id,
+        contact_deadline=sent.contact_deadline,
+        now=sent.reminded_at,
+    )
+    assert made == sent
+
+
+def test_a_reminder_names_the_deadline_in_uk_summer_time_when_it_falls_in_it():
+    made = reminder(
+        assignment_id=uuid.uuid4(),
+        provider_id="active-blaby",
+        contact_deadline=datetime(2026, 7, 6, 16, 0, tzinfo=UTC),
+        now=datetime(2026, 7, 3, 16, 0, tzinfo=UTC),
+    )
+    assert "Answer by Monday 6 July 2026, 17:00 (BST)" in made.detail

@@ -1,4 +1,5 @@
-"""When to remind a provider that has not answered: working days before its contact deadline.
+"""When to remind a provider that has not answered (working days before its contact deadline),
+and what the reminder says.
 
 Counted back from the deadline the way triage counts it forward (servicekit.calendar): weekends
 and England bank holidays are skipped and the local (Europe/London) time of day is kept, so a
@@ -7,8 +8,10 @@ Monday 17:00 deadline is reminded on the Friday before at 17:00, across a clock 
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
+from referral_schemas.events.assignment import AssignmentReminded
 from servicekit.calendar import LONDON, BankHolidays
 
 
@@ -36,3 +39,21 @@ def reminder_due(
     """
     at = working_days_before(deadline, days, holidays)
     return at if at > assigned_at else None
+
+
+def reminder(
+    *, assignment_id: uuid.UUID, provider_id: str, contact_deadline: datetime, now: datetime
+) -> AssignmentReminded:
+    """The reminder of an assignment not answered yet, naming its deadline in UK time."""
+    local = contact_deadline.astimezone(LONDON)
+    when = f"{local:%A} {local.day} {local:%B %Y, %H:%M} ({local.tzname()})"
+    return AssignmentReminded(
+        assignment_id=assignment_id,
+        provider_id=provider_id,
+        contact_deadline=contact_deadline,
+        reminded_at=now,
+        detail=(
+            f"You have not accepted or declined this assignment yet. Answer by {when}, or it "
+            "expires and the referral is offered to another provider."
+        ),
+    )

@@ -13,9 +13,9 @@ The deadline an assignment is held to is triage's, in working days, unless the
 Reminders before the deadline are a sibling timer over `reminders`: each assignment still
 awaiting an answer gets one row, scheduled with the working-day calendar (which SQL lacks), and
 fires at most once, only while the assignment is still pending and before its deadline. A
-reminder is recorded for operators and shown on the provider's GET of the assignment; nothing is
-pushed, because no event contract describes a reminder and resending the assignment would read
-as a second assignment.
+reminder is recorded for operators, shown on the provider's GET of the assignment, and sent to
+the provider as assignment.reminded on the assignment's own channel (`_send_reminders`); if the
+assignment closes while a webhook reminder is still queued, the reminder is stopped.
 """
 
 from __future__ import annotations
@@ -27,13 +27,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from provider_notify.adapters.unit_of_work import NotifyUnitOfWork
 from provider_notify.domain.lifecycle import FINAL, Stage
+from provider_notify.domain.reminders import reminder
+from provider_notify.service_layer.delivery import PROVIDER_TOPIC, announce_due
 from provider_notify.service_layer.withdrawals import CLOSED_COLUMNS, withdraw
-from referral_schemas import Envelope, parse_event
-from referral_schemas.enums import ReferralStatus, WithdrawalReason
+from referral_schemas import Envelope, dump_event, new_envelope, parse_event
+from referral_schemas.enums import DeliveryChannel, ReferralStatus, WithdrawalReason
 from referral_schemas.events.assignment import AssignmentExpired
-from referral_schemas.registry import AssignmentExpiredV1
+from referral_schemas.registry import AssignmentExpiredV1, AssignmentRemindedV1
 from servicekit.db.uow import UnitOfWork
 from servicekit.observability.tracing import continue_trace
 
@@ -128,7 +131,9 @@ VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (assignment_id) DO NOTHING
 # or an expiry being recorded, so a reminder never lands on an assignment answered meanwhile.
 REMIND_DUE = """
 WITH due AS (
-    SELECT r.assignment_id, a.stage, a.stage = 'pending' AND a.contact_deadline > $1 AS open
+    SELECT r.assignment_id, a.stage, a.stage = 'pending' AND a.contact_deadline > $1 AS open,
+        a.referral_id, a.channel, a.payload, a.contact_deadline, a.trace_headers,
+        (a.attempts > 0 OR a.leased_until IS NOT NULL) AS delivery_started
     FROM reminders r JOIN assignments a ON a.assignment_id = r.assignment_id
     WHERE r.state = 'waiting' AND r.remind_at <= $1
     ORDER BY r.remind_at LIMIT $2
@@ -141,7 +146,14 @@ UPDATE reminders r SET
                   WHEN due.stage = 'pending' THEN 'contact deadline passed'
                   ELSE 'assignment ' || due.stage END
 FROM due WHERE r.assignment_id = due.assignment_id
-RETURNING r.assignment_id, r.provider_id, r.state
+RETURNING r.assignment_id, r.provider_id, r.state, due.referral_id, due.channel, due.payload,
+    due.contact_deadline, due.trace_headers, due.delivery_started
+"""
+# How an issued reminder goes out: see `_send_reminders`.
+REMINDER_SENT = """
+UPDATE reminders SET event_id = $2, channel = $3, delivery_state = $4, payload = $5, attempts = $6,
+    next_attempt_at = $7, delivered_at = $8, trace_headers = $9
+WHERE assignment_id = $1
 """
 
 
@@ -159,7 +171,8 @@ class ReminderPass:
 async def remind_due(
     uow_factory: Callable[[], UnitOfWork], now: datetime, schedule: Schedule, batch: int = 500
 ) -> ReminderPass:
-    """Schedule reminders for assignments that have none yet, then fire those due at `now`."""
+    """Schedule reminders for assignments that have none yet, then fire those due at `now`: each
+    goes to its provider as assignment.reminded, on the channel the assignment came by."""
     async with uow_factory() as uow:
         conn = uow.connection
         unscheduled = await conn.fetch(UNSCHEDULED, now, batch)
@@ -177,11 +190,57 @@ async def remind_due(
         if rows:
             await conn.executemany(SCHEDULE, rows)
         fired = await conn.fetch(REMIND_DUE, now, batch)
+        await _send_reminders(uow, [r for r in fired if r["state"] == "reminded"], now)
         await uow.commit()
     reminded = [r for r in fired if r["state"] == "reminded"]
     for r in reminded:
         log.info("reminded provider %s of assignment %s", r["provider_id"], r["assignment_id"])
     return ReminderPass(len(unscheduled), len(reminded), len(fired) - len(reminded))
+
+
+async def _send_reminders(uow: UnitOfWork, reminded: list[asyncpg.Record], now: datetime) -> None:
+    """Kafka: on the provider's feed with this commit, after its copy of the assignment (same
+    key). Webhook: queued for the deliverer, whose delivery id is the reminder's own event id; a
+    webhook assignment whose delivery never started never reached the provider, so its reminder
+    is recorded as not_needed and not sent."""
+    rows: list[tuple[Any, ...]] = []
+    for r in reminded:
+        cause = parse_event(r["payload"].encode())
+        data = reminder(
+            assignment_id=r["assignment_id"],
+            provider_id=r["provider_id"],
+            contact_deadline=r["contact_deadline"],
+            now=now,
+        )
+        with continue_trace(r["trace_headers"], "reminder"):
+            event = new_envelope(
+                AssignmentRemindedV1, data, producer=PRODUCER, referral_id=r["referral_id"], caused_by=cause
+            )
+            channel = DeliveryChannel(r["channel"])
+            if channel is DeliveryChannel.KAFKA:
+                state = "delivered"
+                uow.publish(event, topic=PROVIDER_TOPIC, key=data.provider_id, aggregate_type="provider")
+            elif r["delivery_started"]:
+                state = "pending"
+                uow.on_flush(announce_due)  # wakes a deliverer when this commits
+            else:
+                state = "not_needed"
+        kafka = channel is DeliveryChannel.KAFKA
+        rows.append(
+            (
+                r["assignment_id"],
+                event.event_id,
+                channel.value,
+                state,
+                dump_event(event).decode(),
+                1 if kafka else 0,
+                now if state == "pending" else None,
+                now if kafka else None,
+                r["trace_headers"],
+            )
+        )
+    if rows:
+        await uow.connection.executemany(REMINDER_SENT, rows)
 
 
 async def keep_reminding(

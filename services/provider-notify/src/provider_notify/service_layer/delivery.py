@@ -109,10 +109,11 @@ class Queue(StrEnum):
 
     ASSIGNMENT = "assignment"  # assignments, delivery_attempts
     WITHDRAWAL = "withdrawal"  # withdrawals, withdrawal_attempts
+    REMINDER = "reminder"  # reminders, reminder_attempts
 
 
-# Due deliveries of both queues, oldest first, of providers with room for more: candidates only,
-# not locked. A withdrawal waits while its assignment's own POST is under way (leased).
+# Due deliveries of every queue, oldest first, of providers with room for more: candidates only,
+# not locked. A withdrawal or reminder waits while its assignment's own POST is under way (leased).
 DUE_CANDIDATES = """
 (SELECT 'assignment' AS queue, assignment_id, provider_id, next_attempt_at FROM assignments
  WHERE delivery_state = 'pending' AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until < $1)
@@ -125,6 +126,13 @@ UNION ALL
      AND NOT EXISTS (
          SELECT 1 FROM assignments a WHERE a.assignment_id = w.assignment_id AND a.leased_until >= $1)
  ORDER BY w.next_attempt_at LIMIT $3)
+UNION ALL
+(SELECT 'reminder', r.assignment_id, r.provider_id, r.next_attempt_at FROM reminders r
+ WHERE r.delivery_state = 'pending' AND r.next_attempt_at <= $1
+     AND (r.leased_until IS NULL OR r.leased_until < $1) AND r.provider_id <> ALL($2::text[])
+     AND NOT EXISTS (
+         SELECT 1 FROM assignments a WHERE a.assignment_id = r.assignment_id AND a.leased_until >= $1)
+ ORDER BY r.next_attempt_at LIMIT $3)
 ORDER BY next_attempt_at LIMIT $3
 """
 # The lease, re-checked row by row under its lock: a row another deliverer leased meanwhile is
@@ -163,6 +171,7 @@ RETURNING assignment_id
 _TABLES = {
     Queue.ASSIGNMENT: ("assignments", "delivery_attempts", "assignment_id"),
     Queue.WITHDRAWAL: ("withdrawals", "withdrawal_attempts", "event_id"),
+    Queue.REMINDER: ("reminders", "reminder_attempts", "event_id"),
 }
 LEASE = {
     q: _LEASE.format(table=table, queue=q.value, delivery_id=delivery_id)
@@ -407,10 +416,21 @@ def _announce(
     number: int,
     now: datetime,
 ) -> None:
-    span = f"webhook {state}" if queue is Queue.ASSIGNMENT else f"webhook withdrawal {state}"
+    span = f"webhook {state}" if queue is Queue.ASSIGNMENT else f"webhook {queue.value} {state}"
     with continue_trace(row["trace_headers"], span):
         if queue is Queue.ASSIGNMENT:
             _emit_settled(uow, row, result, state, number, now)
+        elif queue is Queue.REMINDER:
+            # The reminder's fate is in `reminders`; the assignment's own deadline still holds.
+            log.log(
+                logging.INFO if state == "delivered" else logging.WARNING,
+                "reminder of assignment %s %s to %s after %d attempt(s)%s",
+                row["assignment_id"],
+                "delivered" if state == "delivered" else "could not be delivered",
+                row["provider_id"],
+                number,
+                "" if state == "delivered" else f" ({result.error or 'no answer'})",
+            )
         elif state == "delivered":
             log.info("withdrawal of assignment %s delivered to %s", row["assignment_id"], row["provider_id"])
         else:

@@ -45,6 +45,10 @@ INSERT INTO withdrawals (assignment_id, event_id, provider_id, channel, reason, 
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (assignment_id) DO NOTHING RETURNING assignment_id
 """
+STOP_REMINDER = """
+UPDATE reminders SET delivery_state = 'stopped', next_attempt_at = NULL
+WHERE assignment_id = $1 AND delivery_state = 'pending'
+"""
 
 
 async def withdraw(
@@ -94,6 +98,8 @@ async def withdraw(
     )
     if stored is None:  # withdrawn already: an assignment closes once, so this is only a guard
         return None
+    # A reminder still queued for the provider would ask it to answer what is now closed.
+    await uow.connection.execute(STOP_REMINDER, data.assignment_id)
     if kafka:
         # The provider's feed, keyed by provider like its copy of the assignment (uow.emit would
         # key it by referral).

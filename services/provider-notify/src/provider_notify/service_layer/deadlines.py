@@ -31,7 +31,7 @@ import asyncpg
 from provider_notify.adapters.unit_of_work import NotifyUnitOfWork
 from provider_notify.domain.lifecycle import FINAL, Stage
 from provider_notify.domain.reminders import reminder
-from provider_notify.service_layer.delivery import PROVIDER_TOPIC, announce_due
+from provider_notify.service_layer.notices import notice_state, send_notice
 from provider_notify.service_layer.withdrawals import CLOSED_COLUMNS, withdraw
 from referral_schemas import Envelope, dump_event, new_envelope, parse_event
 from referral_schemas.enums import DeliveryChannel, ReferralStatus, WithdrawalReason
@@ -199,10 +199,8 @@ async def remind_due(
 
 
 async def _send_reminders(uow: UnitOfWork, reminded: list[asyncpg.Record], now: datetime) -> None:
-    """Kafka: on the provider's feed with this commit, after its copy of the assignment (same
-    key). Webhook: queued for the deliverer, whose delivery id is the reminder's own event id; a
-    webhook assignment whose delivery never started never reached the provider, so its reminder
-    is recorded as not_needed and not sent."""
+    """Each reminder goes out as a notice (see notices.py); a webhook POST's delivery id is the
+    reminder's own event id."""
     rows: list[tuple[Any, ...]] = []
     for r in reminded:
         cause = parse_event(r["payload"].encode())
@@ -217,14 +215,8 @@ async def _send_reminders(uow: UnitOfWork, reminded: list[asyncpg.Record], now: 
                 AssignmentRemindedV1, data, producer=PRODUCER, referral_id=r["referral_id"], caused_by=cause
             )
             channel = DeliveryChannel(r["channel"])
-            if channel is DeliveryChannel.KAFKA:
-                state = "delivered"
-                uow.publish(event, topic=PROVIDER_TOPIC, key=data.provider_id, aggregate_type="provider")
-            elif r["delivery_started"]:
-                state = "pending"
-                uow.on_flush(announce_due)  # wakes a deliverer when this commits
-            else:
-                state = "not_needed"
+            state = notice_state(channel, r["delivery_started"])
+            send_notice(uow, event, data.provider_id, state)
         kafka = channel is DeliveryChannel.KAFKA
         rows.append(
             (

@@ -25,8 +25,9 @@ from datetime import datetime
 from typing import Any
 
 from provider_notify.domain.lifecycle import Stage
-from provider_notify.domain.withdrawal import provider_has_it, withdrawal
-from provider_notify.service_layer.delivery import PRODUCER, PROVIDER_TOPIC, announce_due
+from provider_notify.domain.withdrawal import withdrawal
+from provider_notify.service_layer.delivery import PRODUCER
+from provider_notify.service_layer.notices import notice_state, send_notice
 from referral_schemas import Envelope, dump_event, new_envelope, parse_event
 from referral_schemas.enums import DeliveryChannel, WithdrawalReason
 from referral_schemas.registry import AssignmentWithdrawnV1
@@ -78,10 +79,7 @@ async def withdraw(
     )
     channel = DeliveryChannel(closed["channel"])
     kafka = channel is DeliveryChannel.KAFKA
-    if not provider_has_it(channel, closed["delivery_started"]):
-        state = "not_needed"
-    else:
-        state = "delivered" if kafka else "pending"  # on its feed with this commit, or for the deliverer
+    state = notice_state(channel, closed["delivery_started"])
     stored = await uow.connection.fetchval(
         STORE,
         data.assignment_id,
@@ -100,12 +98,7 @@ async def withdraw(
         return None
     # A reminder still queued for the provider would ask it to answer what is now closed.
     await uow.connection.execute(STOP_REMINDER, data.assignment_id)
-    if kafka:
-        # The provider's feed, keyed by provider like its copy of the assignment (uow.emit would
-        # key it by referral).
-        uow.publish(event, topic=PROVIDER_TOPIC, key=data.provider_id, aggregate_type="provider")
-    elif state == "pending":
-        uow.on_flush(announce_due)  # wakes a deliverer when this commits
+    send_notice(uow, event, data.provider_id, state)
     log.info(
         "assignment %s of %s withdrawn (%s): %s",
         data.assignment_id,

@@ -114,30 +114,21 @@ class Queue(StrEnum):
 
 # Due deliveries of every queue, oldest first, of providers with room for more: candidates only,
 # not locked. A withdrawal or reminder waits while its assignment's own POST is under way (leased).
-DUE_CANDIDATES = """
+_DUE_ASSIGNMENTS = """
 (SELECT 'assignment' AS queue, assignment_id, provider_id, next_attempt_at FROM assignments
  WHERE delivery_state = 'pending' AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until < $1)
      AND provider_id <> ALL($2::text[])
- ORDER BY next_attempt_at LIMIT $3)
-UNION ALL
-(SELECT 'withdrawal', w.assignment_id, w.provider_id, w.next_attempt_at FROM withdrawals w
- WHERE w.delivery_state = 'pending' AND w.next_attempt_at <= $1
-     AND (w.leased_until IS NULL OR w.leased_until < $1) AND w.provider_id <> ALL($2::text[])
+ ORDER BY next_attempt_at LIMIT $3)"""
+_DUE_NOTICES = """
+(SELECT '{queue}', n.assignment_id, n.provider_id, n.next_attempt_at FROM {table} n
+ WHERE n.delivery_state = 'pending' AND n.next_attempt_at <= $1
+     AND (n.leased_until IS NULL OR n.leased_until < $1) AND n.provider_id <> ALL($2::text[])
      AND NOT EXISTS (
-         SELECT 1 FROM assignments a WHERE a.assignment_id = w.assignment_id AND a.leased_until >= $1)
- ORDER BY w.next_attempt_at LIMIT $3)
-UNION ALL
-(SELECT 'reminder', r.assignment_id, r.provider_id, r.next_attempt_at FROM reminders r
- WHERE r.delivery_state = 'pending' AND r.next_attempt_at <= $1
-     AND (r.leased_until IS NULL OR r.leased_until < $1) AND r.provider_id <> ALL($2::text[])
-     AND NOT EXISTS (
-         SELECT 1 FROM assignments a WHERE a.assignment_id = r.assignment_id AND a.leased_until >= $1)
- ORDER BY r.next_attempt_at LIMIT $3)
-ORDER BY next_attempt_at LIMIT $3
-"""
+         SELECT 1 FROM assignments a WHERE a.assignment_id = n.assignment_id AND a.leased_until >= $1)
+ ORDER BY n.next_attempt_at LIMIT $3)"""
 # The lease, re-checked row by row under its lock: a row another deliverer leased meanwhile is
 # skipped. The delivery id is the same for every attempt of one delivery: an assignment's is its
-# assignment_id, a withdrawal's the withdrawal event's id.
+# assignment_id, a withdrawal's or reminder's its own event id.
 _LEASE = """
 UPDATE {table} SET leased_until = $3
 WHERE assignment_id = ANY($1::uuid[]) AND delivery_state = 'pending' AND next_attempt_at <= $2
@@ -178,6 +169,17 @@ LEASE = {
     for q, (table, _, delivery_id) in _TABLES.items()
 }
 RECORD = {q: _RECORD.format(table=table, attempts=attempts) for q, (table, attempts, _) in _TABLES.items()}
+DUE_CANDIDATES = (
+    "\nUNION ALL".join(
+        [_DUE_ASSIGNMENTS]
+        + [
+            _DUE_NOTICES.format(queue=q.value, table=table)
+            for q, (table, _, _) in _TABLES.items()
+            if q is not Queue.ASSIGNMENT
+        ]
+    )
+    + "\nORDER BY next_attempt_at LIMIT $3"
+)
 # Sent with the commit that stores a webhook assignment or withdrawal, so that a waiting deliverer
 # starts at once.
 DUE_CHANNEL = "provider_notify_due"

@@ -89,3 +89,20 @@ def test_rutland_is_nearer_melton_and_harborough_than_hinckley():
     assert order.index(District.MELTON) < order.index(District.HINCKLEY_AND_BOSWORTH)
     assert order.index(District.HARBOROUGH) < order.index(District.HINCKLEY_AND_BOSWORTH)
     assert District.RUTLAND not in order
+
+
+def test_after_load_lookups_read_no_file(monkeypatch):
+    from llr_geo import lookup
+
+    for cached in (lookup._postcodes, lookup._lsoa_deciles, lookup._msoa_deciles, lookup._centroids):
+        cached.cache_clear()
+    lookup.load()
+
+    def no_file(*_: object) -> None:
+        raise AssertionError("a lookup read a data file after load()")
+
+    monkeypatch.setattr(lookup, "_table", no_file)
+    monkeypatch.setattr(lookup, "_PostcodeTable", no_file)
+    assert lookup_postcode("LE1 5WW") is not None
+    assert deprivation_for("LE1 5WW", None).imd_decile is not None
+    assert district_centroid(District.BLABY)

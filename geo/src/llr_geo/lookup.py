@@ -128,6 +128,16 @@ def _msoa_deciles() -> dict[str, int]:
     return {r["msoa11"]: int(r["imd2025_decile"]) for r in _table("msoa_deciles.csv.gz")}
 
 
+def load() -> None:
+    """Read every table now, not on first use: a service calls this while it starts, so that its
+    first batch does not wait for the files (about 55 ms) and start-up can freeze the tables out
+    of the garbage collector's full collections."""
+    _postcodes()
+    _lsoa_deciles()
+    _msoa_deciles()
+    _centroids()
+
+
 def lookup_postcode(postcode: str) -> PostcodeInfo | None:
     normal = normalise_postcode(postcode)
     return _postcodes().get(normal) if normal else None

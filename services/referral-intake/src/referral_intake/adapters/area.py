@@ -9,6 +9,9 @@ from referral_schemas.enums import District
 class LlrArea:
     """Leicester, Leicestershire and Rutland: the nine districts this deployment serves."""
 
+    def __init__(self) -> None:
+        llr_geo.load()  # at start-up, not in the first batch
+
     def normalise_postcode(self, raw: str) -> str | None:
         return llr_geo.normalise_postcode(raw)
 

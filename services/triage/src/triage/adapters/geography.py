@@ -9,6 +9,9 @@ from referral_schemas.enums import DeprivationSource, District
 
 
 class LlrDeprivation:
+    def __init__(self) -> None:
+        llr_geo.load()  # at start-up, not in the first batch
+
     def deprivation_for(self, postcode: str | None, lsoa: str | None) -> tuple[int | None, DeprivationSource]:
         found = llr_geo.deprivation_for(postcode, lsoa)
         return found.imd_decile, found.source

@@ -48,6 +48,8 @@ async def serve_until_done(module: str, done_sql: str, expect: int) -> dict[str,
     service = importlib.import_module(f"{module}.bootstrap").bootstrap()
     await service.start()
     try:
+        await _until_assigned(service)
+        print(READY, flush=True)
         conn = await asyncpg.connect(service.dsn)
         try:
             while await conn.fetchval(done_sql) < expect or await conn.fetchval(
@@ -63,6 +65,19 @@ async def serve_until_done(module: str, done_sql: str, expect: int) -> dict[str,
     finally:
         await service.stop()
     return {"elapsed_s": elapsed, "inputs": expect, "rss_mb": peak_rss_mb()}
+
+
+READY = "consuming"
+
+
+async def _until_assigned(service: Any, timeout_s: float = 60) -> None:
+    """Until each of the service's consumers has partitions: a paced run starts its clock then,
+    not after a fixed pause that a slow start-up (a broker just restarted) could outlast."""
+    async with asyncio.timeout(timeout_s):
+        while not all(
+            sub.consumer is not None and sub.consumer.assignment() for sub in service.broker.subscribers
+        ):
+            await asyncio.sleep(0.05)
 
 
 def child_main(argv: list[str]) -> None:
@@ -165,7 +180,12 @@ def run_once(
             subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) for _ in range(processes)
         ]
         if rate is not None:
-            time.sleep(4)  # the service migrates and joins its group before the clock starts
+            for proc in procs:  # every instance migrated, started and holding partitions
+                assert proc.stdout is not None
+                while (line := proc.stdout.readline()) and line.strip() != READY:
+                    pass
+                if not line:
+                    raise RuntimeError(f"the {target.service} process exited before consuming")
             asyncio.run(produce(bootstrap, prefix + target.input_topic, events(), rate))
         results = []
         for proc in procs:

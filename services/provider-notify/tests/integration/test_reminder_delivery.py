@@ -33,6 +33,16 @@ async def remind_when_due(service, clock, assignment) -> None:
     assert (fired.scheduled, fired.reminded) == (1, 1)
 
 
+async def posted_then_reminded(notify, prefix):
+    """A webhook assignment posted to hook-ok, then its reminder issued (queued for the deliverer)."""
+    service, _, sender, clock, ctx = notify
+    assignment = assignment_for("hook-ok")
+    await consume(service, prefix, topic_for("assignment.created"), assignment)
+    assert await deliver_due(service, sender, ctx) == 1
+    await remind_when_due(service, clock, assignment)
+    return assignment
+
+
 async def reminder_row(service, assignment):
     async with service.pool.acquire() as conn:
         row = await conn.fetchrow(
@@ -74,11 +84,8 @@ async def test_a_kafka_provider_is_reminded_on_its_feed_after_its_copy_of_the_as
 async def test_a_webhook_provider_is_reminded_by_a_signed_post_with_its_own_delivery_id(
     notify, isolated_topic_prefix
 ):
-    service, rec, sender, clock, ctx = notify
-    assignment = assignment_for("hook-ok")
-    await consume(service, isolated_topic_prefix, topic_for("assignment.created"), assignment)
-    assert await deliver_due(service, sender, ctx) == 1
-    await remind_when_due(service, clock, assignment)
+    service, rec, sender, _, ctx = notify
+    assignment = await posted_then_reminded(notify, isolated_topic_prefix)
     assert await deliver_due(service, sender, ctx) == 1
     assert await deliver_due(service, sender, ctx) == 0  # delivered once
 
@@ -107,11 +114,8 @@ async def test_a_webhook_assignment_never_posted_is_not_reminded_over_the_webhoo
 async def test_a_queued_reminder_is_stopped_when_the_referral_is_cancelled_before_it_is_posted(
     notify, isolated_topic_prefix
 ):
-    service, rec, sender, clock, ctx = notify
-    assignment = assignment_for("hook-ok")
-    await consume(service, isolated_topic_prefix, topic_for("assignment.created"), assignment)
-    assert await deliver_due(service, sender, ctx) == 1
-    await remind_when_due(service, clock, assignment)
+    service, rec, sender, _, ctx = notify
+    assignment = await posted_then_reminded(notify, isolated_topic_prefix)
     await referrer_cancels(service, isolated_topic_prefix, assignment)
     assert await deliver_due(service, sender, ctx) == 1  # the withdrawal only
 

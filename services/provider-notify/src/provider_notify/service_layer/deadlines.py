@@ -31,7 +31,7 @@ import asyncpg
 from provider_notify.adapters.unit_of_work import NotifyUnitOfWork
 from provider_notify.domain.lifecycle import FINAL, Stage
 from provider_notify.domain.reminders import reminder
-from provider_notify.service_layer.notices import notice_state, send_notice
+from provider_notify.service_layer.notices import notice_for, send_notice
 from provider_notify.service_layer.withdrawals import CLOSED_COLUMNS, withdraw
 from referral_schemas import Envelope, dump_event, new_envelope, parse_event
 from referral_schemas.enums import DeliveryChannel, ReferralStatus, WithdrawalReason
@@ -215,19 +215,18 @@ async def _send_reminders(uow: UnitOfWork, reminded: list[asyncpg.Record], now: 
                 AssignmentRemindedV1, data, producer=PRODUCER, referral_id=r["referral_id"], caused_by=cause
             )
             channel = DeliveryChannel(r["channel"])
-            state = notice_state(channel, r["delivery_started"])
-            send_notice(uow, event, data.provider_id, state)
-        kafka = channel is DeliveryChannel.KAFKA
+            notice = notice_for(channel, r["delivery_started"], now)
+            send_notice(uow, event, data.provider_id, notice)
         rows.append(
             (
                 r["assignment_id"],
                 event.event_id,
                 channel.value,
-                state,
+                notice.state,
                 dump_event(event).decode(),
-                1 if kafka else 0,
-                now if state == "pending" else None,
-                now if kafka else None,
+                notice.attempts,
+                notice.next_attempt_at,
+                notice.delivered_at,
                 r["trace_headers"],
             )
         )

@@ -11,6 +11,8 @@ channel the assignment came by, in the transaction that decides it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from provider_notify.domain.withdrawal import provider_has_it
@@ -20,18 +22,29 @@ from referral_schemas.enums import DeliveryChannel
 from servicekit.db.uow import UnitOfWork
 
 
-def notice_state(channel: DeliveryChannel, delivery_started: bool) -> str:
-    """The notice's delivery state as it is stored: delivered (Kafka, with this commit), pending
-    (for the deliverer) or not_needed."""
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """How a notice goes out, as its row records it (the columns its table shares with the
+    deliverer's queue)."""
+
+    state: str  # delivered (on the Kafka feed with this commit), pending (for the deliverer), not_needed
+    attempts: int
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+
+
+def notice_for(channel: DeliveryChannel, delivery_started: bool, now: datetime) -> Notice:
     if not provider_has_it(channel, delivery_started):
-        return "not_needed"
-    return "delivered" if channel is DeliveryChannel.KAFKA else "pending"
+        return Notice("not_needed", 0, None, None)
+    if channel is DeliveryChannel.KAFKA:
+        return Notice("delivered", 1, None, now)
+    return Notice("pending", 0, now, None)
 
 
-def send_notice(uow: UnitOfWork, event: Envelope[Any], provider_id: str, state: str) -> None:
-    """Put `event` on the provider's feed, or wake a deliverer for it, as its `state` says."""
-    if state == "delivered":
+def send_notice(uow: UnitOfWork, event: Envelope[Any], provider_id: str, notice: Notice) -> None:
+    """Put `event` on the provider's feed, or wake a deliverer for it, as `notice` says."""
+    if notice.state == "delivered":
         # Keyed by provider, not by referral as uow.emit would.
         uow.publish(event, topic=PROVIDER_TOPIC, key=provider_id, aggregate_type="provider")
-    elif state == "pending":
+    elif notice.state == "pending":
         uow.on_flush(announce_due)

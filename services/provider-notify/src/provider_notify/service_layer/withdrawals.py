@@ -27,7 +27,7 @@ from typing import Any
 from provider_notify.domain.lifecycle import Stage
 from provider_notify.domain.withdrawal import withdrawal
 from provider_notify.service_layer.delivery import PRODUCER
-from provider_notify.service_layer.notices import notice_state, send_notice
+from provider_notify.service_layer.notices import notice_for, send_notice
 from referral_schemas import Envelope, dump_event, new_envelope, parse_event
 from referral_schemas.enums import DeliveryChannel, WithdrawalReason
 from referral_schemas.registry import AssignmentWithdrawnV1
@@ -78,8 +78,7 @@ async def withdraw(
         AssignmentWithdrawnV1, data, producer=PRODUCER, referral_id=referral_id, caused_by=caused_by
     )
     channel = DeliveryChannel(closed["channel"])
-    kafka = channel is DeliveryChannel.KAFKA
-    state = notice_state(channel, closed["delivery_started"])
+    notice = notice_for(channel, closed["delivery_started"], now)
     stored = await uow.connection.fetchval(
         STORE,
         data.assignment_id,
@@ -87,23 +86,23 @@ async def withdraw(
         data.provider_id,
         channel.value,
         reason.value,
-        state,
+        notice.state,
         dump_event(event).decode(),
-        1 if kafka else 0,
-        now if state == "pending" else None,
-        now if kafka else None,
+        notice.attempts,
+        notice.next_attempt_at,
+        notice.delivered_at,
         closed["trace_headers"],
     )
     if stored is None:  # withdrawn already: an assignment closes once, so this is only a guard
         return None
     # A reminder still queued for the provider would ask it to answer what is now closed.
     await uow.connection.execute(STOP_REMINDER, data.assignment_id)
-    send_notice(uow, event, data.provider_id, state)
+    send_notice(uow, event, data.provider_id, notice)
     log.info(
         "assignment %s of %s withdrawn (%s): %s",
         data.assignment_id,
         data.provider_id,
         reason.value,
-        "not sent, the provider never had it" if state == "not_needed" else f"by {channel.value}",
+        "not sent, the provider never had it" if notice.state == "not_needed" else f"by {channel.value}",
     )
     return event

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import platform
 import resource
+import subprocess
+from pathlib import Path
 
 from servicekit.provision import provision
-from servicekit.settings import InfraSettings
+from servicekit.settings import InfraSettings, StackSettings
 
 
 def bench_database_url(admin: str) -> str:
@@ -32,3 +34,59 @@ def pct(values: list[float], p: float) -> float:
 
 def machine_line() -> str:
     return f"machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}"
+
+
+def kafka_pid() -> int | None:
+    pid_file = StackSettings().dir / "kafka" / "kafka.pid"
+    try:
+        return int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        pass
+    found = subprocess.run(["pgrep", "-f", "kafka.Kafka"], capture_output=True, text=True, check=False)
+    pids = [int(p) for p in found.stdout.split()]
+    return pids[0] if pids else None
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int, *, reaped: bool = False) -> float:
+    """CPU seconds (user + system) `pid` has used; with `reaped`, its exited children's too."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "; comm may hold spaces
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if reaped:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / CLOCK_TICKS
+
+
+def postgres_cpu_s() -> float:
+    """Every PostgreSQL process's CPU, with the postmaster's exited backends."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_text().strip() != "postgres":
+                    continue
+                parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            # The postmaster is the postgres process whose parent is not one.
+            total += cpu_s(int(proc.name), reaped=not _is_postgres(parent))
+    return total
+
+
+def _is_postgres(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "postgres"
+    except OSError:
+        return False
+
+
+def cpu_line(label: str, used: dict[str, float], inputs: int) -> str:
+    """CPU milliseconds per input, by process: what bounds the rate on a machine of few cores."""
+    cells = ", ".join(f"{name} {s * 1000 / inputs:.2f}" for name, s in used.items())
+    return f"{label}: CPU ms per input: {cells}; all {sum(used.values()) * 1000 / inputs:.2f}"

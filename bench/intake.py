@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench.common import machine_line, pct, provisioned_bench_database
+from bench.common import cpu_line, machine_line, pct, provisioned_bench_database
 from bench.population import submissions
 from bench.service_bench import Target, run_once
 
@@ -62,6 +62,7 @@ def main() -> None:
         f"{backlog['inputs'] / backlog['elapsed_s']:>12.0f}{pct(lats, 0.5):>9.1f}{pct(lats, 0.99):>9.1f}"
         f"{max(backlog['rss_mb'], paced['rss_mb']):>9.1f}{pct(steady, 0.5):>16.1f}{pct(steady, 0.99):>7.1f}"
     )
+    print(cpu_line("backlog", backlog["cpu_s"], backlog["inputs"]))
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ from provider_notify.domain.signing import Verified, verify
 from referral_schemas import Envelope, new_envelope
 from referral_schemas.examples import example
 
-from bench.common import machine_line, pct, provisioned_bench_database
+from bench.common import cpu_line, machine_line, pct, provisioned_bench_database
 from bench.service_bench import Target, run_once
 
 HEALTHY = [f"bench-hook-{i:02d}" for i in range(48)]
@@ -271,6 +271,7 @@ def backlog_run(
         "repeats": stats["repeats"],
         "refused": stats["refused"],
         "rss_mb": result["rss_mb"],
+        "cpu_s": result["cpu_s"],
         "wall_s": time.perf_counter() - started,
     }
 
@@ -366,6 +367,8 @@ def main() -> None:
             f"{name:<20}{r['healthy']:>9}{r['rate']:>9.0f}{r['slowest']:>9.1f}{r['fastest']:>9.1f}"
             f"{r['slow']:>6}{r['posts']:>7}{r['repeats']:>9}{r['rss_mb']:>8.1f}{r['wall_s']:>8.0f}"
         )
+    for name, r in rows:
+        print(cpu_line(name, r["cpu_s"], r["count"]))
     if paced is not None:
         print(
             f"latency at {args.rate:.0f} assignments/s for {args.seconds:.0f} s ({paced['count']} over 50 providers),"

@@ -43,7 +43,7 @@ from servicekit.db.migrate import migrate_service
 from servicekit.roles import role_for
 from servicekit.settings import dsn_for_role
 
-from bench.common import machine_line, pct, provisioned_bench_database
+from bench.common import cpu_line, machine_line, pct, provisioned_bench_database
 from bench.service_bench import Target, run_once
 
 TARGET = Target(
@@ -257,6 +257,7 @@ def main() -> None:
     )
     print(f"{'events/s':>10}{'RSS MB':>9}")
     print(f"{backlog['inputs'] / backlog['elapsed_s']:>10.0f}{backlog['rss_mb']:>9.1f}")
+    print(cpu_line("backlog", backlog["cpu_s"], backlog["inputs"]))
     applied, refused, parked = asyncio.run(_counts(admin))
     print(f"applied {applied}, refused {refused}, parked {parked}")
     if (applied, refused, parked) != (args.events, 0, 0):

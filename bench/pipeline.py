@@ -21,6 +21,10 @@ delivered when provider-notify publishes to it.
   with `referral_id_for`).
 - Resources: RSS of each service (its /metrics `process_resident_memory_bytes`) and of the Kafka
   broker (/proc VmRSS), sampled every second: start (services ready), peak, end (drained).
+- CPU: seconds of CPU (user + system, /proc) each process used from the first submission of the
+  backlog to its drain: the four services, every PostgreSQL process, the broker, and the webhook
+  providers' process; shown per referral, so the 2-core budget can be read off (1,000 ms of CPU
+  a second per core).
 - Baseline: four bare consume → insert → produce hops (kit_hop's bare loop, forwarding a record
   of the same shape so that hops chain) over five fresh topics, four processes at once, on a
   backlog of N events; from the first record the first hop took to the last output of the
@@ -42,6 +46,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -57,10 +62,10 @@ from referrals_demo.reconcile import Report, read_records, reconcile
 from referrals_demo.run import SERVICES, Demo, Ports
 from rich.console import Console
 from servicekit.messaging.admin import TopicLayout, delete_topics, ensure_topics
-from servicekit.settings import InfraSettings, StackSettings
+from servicekit.settings import InfraSettings
 from servicekit.stack.control import platform_topics
 
-from bench.common import machine_line, pct, provisioned_bench_database
+from bench.common import cpu_s, kafka_pid, machine_line, pct, postgres_cpu_s, provisioned_bench_database
 from bench.kit_hop import run_bare
 
 BATCH = 500  # the bare hops' batch, as kit_hop's (the services' consumers batch up to 500 too)
@@ -161,17 +166,6 @@ async def read_stamped(bootstrap: str, topic: str) -> list[tuple[int, dict[str, 
     ]
 
 
-def kafka_pid() -> int | None:
-    pid_file = StackSettings().dir / "kafka" / "kafka.pid"
-    try:
-        return int(pid_file.read_text().strip())
-    except (OSError, ValueError):
-        pass
-    found = subprocess.run(["pgrep", "-f", "kafka.Kafka"], capture_output=True, text=True, check=False)
-    pids = [int(p) for p in found.stdout.split()]
-    return pids[0] if pids else None
-
-
 def vm_rss_mb(pid: int) -> float | None:
     try:
         text = Path(f"/proc/{pid}/status").read_text()
@@ -179,6 +173,15 @@ def vm_rss_mb(pid: int) -> float | None:
         return None
     m = re.search(r"^VmRSS:\s+(\d+) kB", text, re.MULTILINE)
     return int(m.group(1)) / 1024 if m else None
+
+
+def cpu_snapshot(demo: Demo, broker_pid: int | None, providers_pid: int) -> dict[str, float]:
+    row = {service: cpu_s(demo.procs[service].pid) for service, _, _ in SERVICES}
+    row["postgres"] = postgres_cpu_s()
+    if broker_pid is not None:
+        row["kafka broker"] = cpu_s(broker_pid)
+    row["webhook providers"] = cpu_s(providers_pid)
+    return row
 
 
 METRIC = re.compile(r"^process_resident_memory_bytes\s+(\S+)", re.MULTILINE)
@@ -278,10 +281,10 @@ class Drain:
 
     async def settled(self) -> bool:
         """Settled twice over, with nothing produced in between."""
-        if not await self._database_settled():
-            return False
+        # Consumer lag first: asking the broker is cheap, while the database's counts scan whole
+        # tables (20 ms at 20,000 referrals) and would tax the run they watch.
         lag, ends = await self._lag()
-        if lag:
+        if lag or not await self._database_settled():
             return False
         await asyncio.sleep(0.3)
         if not await self._database_settled():
@@ -291,7 +294,12 @@ class Drain:
 
 
 async def wait_drained(
-    admin_url: str, bootstrap: str, prefix: str, expect: int, timeout_s: float
+    admin_url: str,
+    bootstrap: str,
+    prefix: str,
+    expect: int,
+    timeout_s: float,
+    on_drained: Callable[[], None] = lambda: None,
 ) -> tuple[float | None, Report]:
     """Wall-clock time the run was first seen drained (None: not within the time), and the
     reconciliation then, retried until it passes or the time is up."""
@@ -302,6 +310,7 @@ async def wait_drained(
             seen = time.time()
             if await drain.settled():
                 drained_at = seen
+                on_drained()
                 break
             await asyncio.sleep(0.2)
     while True:
@@ -329,6 +338,7 @@ class Run:
     rss: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     rss_samples: list[tuple[float, dict[str, float]]] = field(default_factory=list)
     report: Report | None = None
+    cpu: dict[str, float] = field(default_factory=dict)  # process → CPU seconds, submission to drain
     hops: dict[str, list[float]] = field(default_factory=dict)
 
     @property
@@ -349,12 +359,13 @@ def run_pipeline(
     admin_url: str,
     bootstrap: str,
     timeout_s: float,
+    providers_pid: int,
 ) -> Run:
     demo = Demo(len(records), rate or 0, ports, Console(quiet=True), home=home)
     run = Run(label, len(records), rate)
     demo.start_services()
     try:
-        asyncio.run(_drive(demo, run, records, admin_url, bootstrap, timeout_s))
+        asyncio.run(_drive(demo, run, records, admin_url, bootstrap, timeout_s, providers_pid))
     finally:
         demo.stop_services()
     asyncio.run(_measure(demo.prefix, run, bootstrap))
@@ -363,18 +374,31 @@ def run_pipeline(
 
 
 async def _drive(
-    demo: Demo, run: Run, records: list[tuple[bytes, bytes]], admin_url: str, bootstrap: str, timeout_s: float
+    demo: Demo,
+    run: Run,
+    records: list[tuple[bytes, bytes]],
+    admin_url: str,
+    bootstrap: str,
+    timeout_s: float,
+    providers_pid: int,
 ) -> None:
     await demo.wait_ready()
-    sampler = Sampler(demo, kafka_pid())
+    broker_pid = kafka_pid()
+    sampler = Sampler(demo, broker_pid)
     sampling = asyncio.create_task(sampler.run())
     # A first sample of the services at rest, and time for every consumer to join its group
     # (as bench.service_bench waits) before the clock starts.
     await asyncio.sleep(5)
     try:
+        before = cpu_snapshot(demo, broker_pid, providers_pid)
+
+        def drained() -> None:
+            after = cpu_snapshot(demo, broker_pid, providers_pid)
+            run.cpu = {name: after[name] - before[name] for name in after}
+
         run.submit_s = await produce_records(bootstrap, demo.prefix + SUBMITTED, records, run.rate)
         run.drained_at, run.report = await wait_drained(
-            admin_url, bootstrap, demo.prefix, len(records), timeout_s
+            admin_url, bootstrap, demo.prefix, len(records), timeout_s, on_drained=drained
         )
     finally:
         sampling.cancel()
@@ -543,6 +567,20 @@ def checks_line(run: Run) -> str:
     return f"{run.label}: {drained}; reconcile FAILED: " + "; ".join(f"{c.name} ({c.detail})" for c in failed)
 
 
+def print_cpu(run: Run) -> None:
+    if not run.cpu:
+        return
+    wall = run.drained_at - run.first_submitted_ms / 1000 if run.drained_at else float("nan")
+    total = sum(run.cpu.values())
+    print(f"CPU, backlog: first submission to drained ({wall:.1f} s; the machine has {os.cpu_count()} cores)")
+    print(f"{'process':<20}{'CPU s':>8}{'cores':>7}{'ms/referral':>13}{'share':>7}")
+    for name, used in sorted(run.cpu.items(), key=lambda kv: -kv[1]):
+        print(
+            f"{name:<20}{used:>8.1f}{used / wall:>7.2f}{used * 1000 / run.referrals:>13.2f}{used / total:>7.0%}"
+        )
+    print(f"{'all of them':<20}{total:>8.1f}{total / wall:>7.2f}{total * 1000 / run.referrals:>13.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -598,11 +636,21 @@ def main() -> None:
                 f"pipeline: {rate:g}/s for {args.seconds}s (service logs under {home}/logs) ...", flush=True
             )
             paced.append(
-                run_pipeline(f"{rate:g}/s", records, rate, ports, home, admin_bench, bootstrap, args.timeout)
+                run_pipeline(
+                    f"{rate:g}/s",
+                    records,
+                    rate,
+                    ports,
+                    home,
+                    admin_bench,
+                    bootstrap,
+                    args.timeout,
+                    providers.pid,
+                )
             )
         print(f"pipeline: backlog of {args.referrals} ...", flush=True)
         backlog = run_pipeline(
-            "backlog", backlog_records, None, ports, home, admin_bench, bootstrap, args.timeout
+            "backlog", backlog_records, None, ports, home, admin_bench, bootstrap, args.timeout, providers.pid
         )
     finally:
         providers.terminate()
@@ -671,6 +719,8 @@ def main() -> None:
         start, peak, end = backlog.rss.get(name, (float("nan"),) * 3)
         others = "".join(f"{r.rss.get(name, (0, float('nan'), 0))[1]:>13.0f}" for r in paced)
         print(f"{name:<16}{start:>14.0f}{peak:>8.0f}{end:>8.0f}{others}")
+    print()
+    print_cpu(backlog)
     print()
     for run in [backlog, *paced]:
         print(checks_line(run))

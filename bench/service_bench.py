@@ -29,7 +29,7 @@ from servicekit.settings import InfraSettings
 from servicekit.stack.control import platform_topics
 from servicekit.testing import reset_schema
 
-from bench.common import peak_rss_mb
+from bench.common import cpu_s, kafka_pid, peak_rss_mb, postgres_cpu_s
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,16 @@ async def serve_until_done(module: str, done_sql: str, expect: int) -> dict[str,
     try:
         await _until_assigned(service)
         print(READY, flush=True)
+        ready = os.times()
         conn = await asyncpg.connect(service.dsn)
         try:
+            # Not often: the counts scan the tables the service is writing, and the time measured
+            # comes from the rows' own timestamps, not from when this loop notices the end.
             while await conn.fetchval(done_sql) < expect or await conn.fetchval(
                 "SELECT count(*) FROM outbox"
             ):
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.25)
+            done = os.times()
             elapsed = await conn.fetchval(
                 "SELECT extract(epoch FROM (SELECT last_published_at FROM outbox_relay)"
                 " - (SELECT min(received_at) FROM inbox))::float8"
@@ -64,7 +68,8 @@ async def serve_until_done(module: str, done_sql: str, expect: int) -> dict[str,
             await conn.close()
     finally:
         await service.stop()
-    return {"elapsed_s": elapsed, "inputs": expect, "rss_mb": peak_rss_mb()}
+    cpu = done.user - ready.user + done.system - ready.system
+    return {"elapsed_s": elapsed, "inputs": expect, "rss_mb": peak_rss_mb(), "cpu_s": cpu}
 
 
 READY = "consuming"
@@ -176,6 +181,8 @@ def run_once(
     try:
         if rate is None:
             asyncio.run(produce(bootstrap, prefix + target.input_topic, events(), None))
+        broker = kafka_pid()
+        before = {"postgres": postgres_cpu_s(), "kafka broker": cpu_s(broker) if broker else 0.0}
         procs = [
             subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) for _ in range(processes)
         ]
@@ -193,9 +200,15 @@ def run_once(
             if proc.returncode != 0:
                 raise RuntimeError(f"the {target.service} process failed (exit {proc.returncode})")
             results.append(json.loads(out.strip().splitlines()[-1]))
+        after = {"postgres": postgres_cpu_s(), "kafka broker": cpu_s(broker) if broker else 0.0}
         # Every instance times the same database clock; the one that stopped last saw it all.
         result: dict[str, Any] = max(results, key=lambda r: r["elapsed_s"])
         result["rss_mb"] = max(r["rss_mb"] for r in results)
+        # The service's own from holding partitions to done; the database's and the broker's
+        # from the processes' start (their migrations and joins too, a small part).
+        result["cpu_s"] = {target.service: sum(r["cpu_s"] for r in results)} | {
+            name: after[name] - before[name] for name in after
+        }
         if rate is not None:
             answers = [prefix + t for t in target.answer_topics]
             timed = asyncio.run(answer_times(bootstrap, prefix + target.input_topic, answers, count))

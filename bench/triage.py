@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench.common import machine_line, provisioned_bench_database
+from bench.common import cpu_line, machine_line, provisioned_bench_database
 from bench.population import accepted_referrals
 from bench.service_bench import Target, run_once
 
@@ -46,6 +46,7 @@ def main() -> None:
     print(f"triage: {args.referrals} accepted referrals waiting; {args.processes} process(es)")
     print(f"{'decisions/s':>12}{'RSS MB':>9}")
     print(f"{backlog['inputs'] / backlog['elapsed_s']:>12.0f}{backlog['rss_mb']:>9.1f}")
+    print(cpu_line("backlog", backlog["cpu_s"], backlog["inputs"]))
 
 
 if __name__ == "__main__":

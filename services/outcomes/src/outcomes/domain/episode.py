@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import date
 from enum import StrEnum
 
@@ -146,8 +147,18 @@ class Episode:
         return tuple(r for r in self.measure_history if r.measures.timepoint is timepoint)
 
     def current_record(self, timepoint: Timepoint) -> MeasureRecord | None:
-        records = self.history(timepoint)
-        return max(records, key=lambda r: r.measures.version) if records else None
+        return self._current_records.get(timepoint)
+
+    @cached_property
+    def _current_records(self) -> dict[Timepoint, MeasureRecord]:
+        # Each KPI asks for the current measures again (several per episode, for every event
+        # applied): worked out once per episode value, which is immutable.
+        latest: dict[Timepoint, MeasureRecord] = {}
+        for record in self.measure_history:
+            held = latest.get(record.measures.timepoint)
+            if held is None or record.measures.version > held.measures.version:  # the first of equals
+                latest[record.measures.timepoint] = record
+        return latest
 
     def current(self, timepoint: Timepoint) -> Measures | None:
         """The measures at `timepoint` as last corrected (highest version), if any."""

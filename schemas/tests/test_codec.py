@@ -118,7 +118,11 @@ def test_an_unknown_expected_type_is_a_programming_error(wire):
             "data.reasons[1].code: Input should be a valid string",
         ),
         ("assignment.created", {"data.attempt": "1"}, "data.attempt: Input should be a valid integer"),
-        ("provider.activity", {"data.occurred_on": "10/03/2026"}, "data.occurred_on: must be an ISO 8601 date"),
+        (
+            "provider.activity",
+            {"data.occurred_on": "10/03/2026"},
+            "data.occurred_on: must be an ISO 8601 date",
+        ),
         (
             "provider.response",
             {"data.recorded_at": "2026-03-10T10:30:00"},

@@ -31,7 +31,12 @@ def test_iso_text_is_read_and_any_offset_is_held_in_utc():
 @pytest.mark.parametrize(
     ("at", "on", "field", "message"),
     [
-        ("1772442751", "2026-03-02", "at", "must be an ISO 8601 date-time"),  # digits: a Unix time to pydantic
+        (
+            "1772442751",
+            "2026-03-02",
+            "at",
+            "must be an ISO 8601 date-time",
+        ),  # digits: a Unix time to pydantic
         (1772442751, "2026-03-02", "at", "must be an ISO 8601 date-time"),
         ("2026-03-02T09:12:31Z", "20260302", "on", "must be an ISO 8601 date"),
         ("2026-03-02T09:12:31Z", 20260302, "on", "must be an ISO 8601 date"),

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 
 from pydantic import ValidationError
 from referral_schemas.enums import (

@@ -300,7 +300,8 @@ async def wait_drained(
     expect: int,
     timeout_s: float,
     on_drained: Callable[[], None] = lambda: None,
-) -> tuple[float | None, Report]:
+    reconciled: bool = True,
+) -> tuple[float | None, Report | None]:
     """Wall-clock time the run was first seen drained (None: not within the time), and the
     reconciliation then, retried until it passes or the time is up."""
     deadline = time.monotonic() + timeout_s
@@ -313,6 +314,8 @@ async def wait_drained(
                 on_drained()
                 break
             await asyncio.sleep(0.2)
+    if not reconciled:
+        return drained_at, None
     while True:
         report = await reconcile(admin_url, bootstrap, prefix, expect_final=False)
         if report.ok or time.monotonic() > deadline:
@@ -567,18 +570,17 @@ def checks_line(run: Run) -> str:
     return f"{run.label}: {drained}; reconcile FAILED: " + "; ".join(f"{c.name} ({c.detail})" for c in failed)
 
 
-def print_cpu(run: Run) -> None:
-    if not run.cpu:
+def print_cpu(title: str, cpu: dict[str, float], wall: float, referrals: int) -> None:
+    if not cpu:
         return
-    wall = run.drained_at - run.first_submitted_ms / 1000 if run.drained_at else float("nan")
-    total = sum(run.cpu.values())
-    print(f"CPU, backlog: first submission to drained ({wall:.1f} s; the machine has {os.cpu_count()} cores)")
+    total = sum(cpu.values())
+    print(f"CPU, {title} ({wall:.1f} s; the machine has {os.cpu_count()} cores)")
     print(f"{'process':<20}{'CPU s':>8}{'cores':>7}{'ms/referral':>13}{'share':>7}")
-    for name, used in sorted(run.cpu.items(), key=lambda kv: -kv[1]):
+    for name, used in sorted(cpu.items(), key=lambda kv: -kv[1]):
         print(
-            f"{name:<20}{used:>8.1f}{used / wall:>7.2f}{used * 1000 / run.referrals:>13.2f}{used / total:>7.0%}"
+            f"{name:<20}{used:>8.1f}{used / wall:>7.2f}{used * 1000 / referrals:>13.2f}{used / total:>7.0%}"
         )
-    print(f"{'all of them':<20}{total:>8.1f}{total / wall:>7.2f}{total * 1000 / run.referrals:>13.2f}")
+    print(f"{'all of them':<20}{total:>8.1f}{total / wall:>7.2f}{total * 1000 / referrals:>13.2f}")
 
 
 def main() -> None:
@@ -720,7 +722,9 @@ def main() -> None:
         others = "".join(f"{r.rss.get(name, (0, float('nan'), 0))[1]:>13.0f}" for r in paced)
         print(f"{name:<16}{start:>14.0f}{peak:>8.0f}{end:>8.0f}{others}")
     print()
-    print_cpu(backlog)
+    if backlog.drained_at is not None:
+        wall = backlog.drained_at - backlog.first_submitted_ms / 1000
+        print_cpu("backlog: first submission to drained", backlog.cpu, wall, backlog.referrals)
     print()
     for run in [backlog, *paced]:
         print(checks_line(run))

@@ -81,18 +81,21 @@ class Demo:
         self.seen: Counter[str] = Counter()
 
     # ------------------------------------------------------------------ services
-    async def _fresh_topics(self) -> None:
-        # Earlier runs' topics go: their schemas have just been reset, so nothing can use their
-        # events, and each run's 148 partitions would otherwise stay on the broker for good.
+    async def fresh_topics(self) -> None:
+        """This run's topics, empty; earlier runs' topics go."""
+        # Their schemas are reset when the services start, so nothing can use their events, and
+        # each run's 148 partitions would otherwise stay on the broker for good.
         bootstrap = self.infra.kafka_bootstrap_servers
         await delete_topics_with_prefix(bootstrap, DEMO_PREFIX)
         await ensure_topics(bootstrap, platform_topics(self.prefix))
 
-    def start_services(self) -> None:
+    def start_services(self, *, fresh_topics: bool = True) -> None:
+        """Empty schemas, and (unless the caller has made them and filled some) fresh topics."""
         admin = self.infra.database_url.get_secret_value()
         for service, _, _ in SERVICES:
             reset_schema(admin, service)
-        asyncio.run(self._fresh_topics())
+        if fresh_topics:
+            asyncio.run(self.fresh_topics())
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
         channels = self.home / "providers.yaml"
         channels.write_text(

@@ -8,7 +8,7 @@ from datetime import date
 
 from llr_geo import lookup_postcode
 from referral_schemas.enums import SourceType
-from referrals_demo.population import CONDITIONS, nhs_test_number, referrals
+from referrals_demo.population import CONDITIONS, TEST_PATIENTS, nhs_test_number, referrals
 
 TODAY = date(2026, 12, 3)
 
@@ -42,8 +42,11 @@ def test_most_nhs_numbers_pass_the_check_and_a_few_do_not():
 
 
 def test_test_numbers_are_distinct_and_pass_modulus_11():
-    numbers = [nhs_test_number(n) for n in range(5000)]
-    assert len(set(numbers)) == 5000
+    # The first and the last few thousand of the range a population (of any size) draws from.
+    ns = [*range(5000), *range(TEST_PATIENTS - 5000, TEST_PATIENTS)]
+    numbers = [nhs_test_number(n) for n in ns]
+    assert len(set(numbers)) == len(ns)
+    assert all(number.startswith("999") for number in numbers)
     for number in numbers:
         total = sum(int(d) * w for d, w in zip(number[:9], range(10, 1, -1), strict=True))
         assert (11 - total % 11) % 11 == int(number[9])

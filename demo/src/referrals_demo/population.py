@@ -75,8 +75,12 @@ PRACTICES = (
 DISCHARGE_REASONS = (CONDITIONS[8], CONDITIONS[6], CONDITIONS[0])
 
 
+TEST_PATIENTS = 500_000
+"""Distinct NHS test numbers `nhs_test_number` gives: a larger population refers them again."""
+
+
 def nhs_test_number(n: int) -> str:
-    """The n-th (n < 500,000) distinct NHS test number (999 range) passing the modulus 11 check.
+    """The n-th (n < TEST_PATIENTS) distinct NHS test number (999 range) passing the modulus 11 check.
 
     Candidates come in pairs 2n, 2n+1: their remainders differ, so at most one of them would
     need the never-issued check digit 10, and no two n share a number.
@@ -148,7 +152,9 @@ def referrals(
                 "email": None,
             },
             "patient": {
-                "nhs_number": nhs_test_number(i),
+                # Past the test range's 500,000, patients are referred again (a backfill of a
+                # million): a second referral to the same programme is flagged, not refused.
+                "nhs_number": nhs_test_number(i % TEST_PATIENTS),
                 "given_name": given,
                 "family_name": family,
                 "date_of_birth": _birth_date(rng, today, age).isoformat(),

@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV = $(shell ./scripts/ensure-uv.sh)
 RUN = $(UV) run --frozen --all-packages
 
-.PHONY: help install demo up down status logs test browser test-unit lint format schemas bench clean-stack
+.PHONY: help install demo up down status logs test browser test-unit lint format schemas bench bench-backfill clean-stack
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ bench: up ## benchmarks; figures go to docs/perf.md by hand after review
 	@$(RUN) python -m bench.outcomes
 	@$(RUN) python -m bench.notify
 	@$(RUN) python -m bench.pipeline
+
+bench-backfill: up ## a 1,000,000-referral backfill through the four services (about 30 minutes)
+	@$(RUN) python -m bench.backfill
 
 clean-stack: down ## stop the stack and delete its data
 	rm -rf .stack

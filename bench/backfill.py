@@ -4,6 +4,11 @@ every process's RSS and the deliveries so far sampled once a second.
 
     uv run python -m bench.backfill [--referrals 1000000]
 
+The provider directory is the packaged one with every monthly capacity multiplied
+(`--capacity-factor`, 60 by default): the population's referrals all fall in this month, and a
+backfill measures how fast the pipeline places and delivers them, not how soon the seed
+directory's month fills (about 25,000 places).
+
 Each referral is generated (the demo's synthetic population) and produced before the services
 start, so generating them costs the run nothing. The services then start on empty schemas, as in
 `bench.pipeline`, and the clock runs from their launch to the moment the run is seen drained
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.resources
 import os
 import subprocess
 import sys
@@ -28,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from referral_schemas import dump_event
 from referrals_demo.population import referrals
@@ -179,12 +186,26 @@ def chart(path: Path, run: Backfill) -> None:
     fig.savefig(path, dpi=110)
 
 
+def scaled_directory(home: Path, factor: int) -> Path:
+    """The packaged provider directory with every monthly capacity times `factor`."""
+    from triage.directory.load import PACKAGED
+
+    directory = yaml.safe_load((importlib.resources.files("triage.directory") / PACKAGED).read_text())
+    for service in directory["services"]:
+        service["monthly_capacity"] = {p: n * factor for p, n in service["monthly_capacity"].items()}
+    directory["version"] += f"-bench-x{factor}"
+    path = home / "providers-directory.yaml"
+    path.write_text(yaml.safe_dump(directory, sort_keys=False))
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--referrals", type=int, default=1_000_000)
     parser.add_argument("--chart", default="docs/perf-backfill.png")
+    parser.add_argument("--capacity-factor", type=int, default=60, help="times every monthly capacity")
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds the replay may take")
     args = parser.parse_args()
 
@@ -193,6 +214,7 @@ def main() -> None:
     bootstrap = InfraSettings().kafka_bootstrap_servers
     ports = Ports(*(free_port() for _ in range(5)))
     home = Path(tempfile.mkdtemp(prefix="bench-backfill-"))
+    os.environ["TRIAGE_DIRECTORY_FILE"] = str(scaled_directory(home, args.capacity_factor))  # triage reads it
     demo = Demo(args.referrals, 0, ports, Console(quiet=True), home=home)
     run = Backfill(args.referrals)
     providers = subprocess.Popen(
@@ -221,7 +243,8 @@ def main() -> None:
     print()
     print(machine_line())
     print(
-        f"backfill: {args.referrals:,} referrals on referral.submitted (produced in {run.produced_s:.0f} s) before the four services started"
+        f"backfill: {args.referrals:,} referrals on referral.submitted (produced in {run.produced_s:.0f} s) before"
+        f" the four services started; monthly capacities x{args.capacity_factor}"
     )
     if run.drained_at is None:
         raise SystemExit(f"NOT drained within {args.timeout:.0f} s")

@@ -281,7 +281,7 @@ async def _notify(conn: asyncpg.Connection, j: Journey) -> None:
             delivered = f"delivered ({r['channel']})"
             j.steps.append(Step(r["delivered_at"], NOTIFY, delivered, f"to {who}", trace_id))
         reminder = a["reminder"]
-        if reminder is not None:
+        if reminder is not None and reminder["scheduled_at"] is not None:  # None: not yet scheduled
             due = f"due {_when(reminder['remind_at'])}" if reminder["remind_at"] else reminder["reason"] or ""
             j.steps.append(
                 Step(

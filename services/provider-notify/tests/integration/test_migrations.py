@@ -11,6 +11,7 @@ import pytest
 from provider_notify.bootstrap import bootstrap
 from provider_notify.domain.lifecycle import Stage
 from provider_notify.domain.listing import ListQuery, Position
+from provider_notify.service_layer.deadlines import UNSCHEDULED
 from provider_notify.service_layer.listing import page_query
 
 pytestmark = pytest.mark.infra
@@ -35,7 +36,7 @@ async def plan(conn, sql, *args):
 async def test_the_migrations_apply_and_their_indexes_serve_the_list_and_the_lookups(service):
     async with service.pool.acquire() as conn:
         applied = {r[0] for r in await conn.fetch("SELECT migration_id FROM _yoyo_migration")}
-        assert {"0007-assignment-list", "0008-trace-lookups"} <= applied
+        assert {"0007-assignment-list", "0008-trace-lookups", "0010-reminders-from-arrival"} <= applied
         await conn.execute("SET enable_seqscan = off")
         for query in (
             ListQuery(stages=None, since=None, limit=50, after=None),
@@ -58,3 +59,7 @@ async def test_the_migrations_apply_and_their_indexes_serve_the_list_and_the_loo
             [uuid.uuid4()],
         )
         assert "responses_by_assignment" in responses and "Seq Scan" not in responses
+        # The reminder timer's look-up of new reminders, once a second on every instance, reads
+        # only those, not every assignment awaiting an answer.
+        unscheduled = await plan(conn, UNSCHEDULED, datetime.now(UTC), 500)
+        assert "reminders_unscheduled" in unscheduled and "Seq Scan" not in unscheduled

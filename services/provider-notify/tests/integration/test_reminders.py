@@ -73,6 +73,13 @@ async def reminder_row(service, event):
         )
 
 
+async def test_an_assignment_is_stored_with_its_reminder_row_still_to_be_scheduled(api):
+    service, _ = api
+    a = await assigned(service, service.settings, working_days_ahead(3))
+    row = await reminder_row(service, a)
+    assert (row["state"], row["remind_at"], row["reminded_at"]) == ("unscheduled", None, None)
+
+
 async def test_a_reminder_fires_once_a_working_day_before_the_deadline(api):
     service, client = api
     a = await assigned(service, service.settings, working_days_ahead(3))
@@ -136,8 +143,10 @@ async def test_expired_and_too_near_assignments_are_not_reminded(api):
     # A working day before a deadline an hour away has already gone by when the assignment comes.
     near = await assigned(service, service.settings, datetime.now(UTC) + timedelta(hours=1))
     done = await remind_due(service.uow, near.data.contact_deadline - timedelta(seconds=1), schedule)
-    assert (done.scheduled, done.reminded) == (1, 0)
-    assert await reminder_row(service, expired) is None
+    assert (done.scheduled, done.reminded, done.not_needed) == (1, 0, 1)
+    # The expired one's row (written with the assignment) records why it was never reminded.
+    row = await reminder_row(service, expired)
+    assert (row["state"], row["reason"], row["remind_at"]) == ("not_needed", "assignment expired", None)
     row = await reminder_row(service, near)
     assert (row["state"], row["reason"], row["remind_at"]) == ("not_needed", "deadline too near", None)
     assert (await view(client, near))["reminded_at"] is None

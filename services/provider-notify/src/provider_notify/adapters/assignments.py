@@ -19,12 +19,18 @@ import asyncpg
 from servicekit.db.uow import UnitOfWork
 
 KNOWN = "SELECT assignment_id FROM assignments WHERE assignment_id = ANY($1::uuid[])"
+# With each new assignment, its reminder's row, for the reminder timer to schedule
+# (`deadlines.remind_due`).
 INSERT = """
-INSERT INTO assignments (assignment_id, referral_id, provider_id, channel, delivery_state, payload,
-    contact_deadline, attempts, next_attempt_at, delivered_at, trace_headers)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
-    $7::timestamptz[], $8::int[], $9::timestamptz[], $10::timestamptz[], $11::text[])
-ON CONFLICT (assignment_id) DO NOTHING
+WITH added AS (
+    INSERT INTO assignments (assignment_id, referral_id, provider_id, channel, delivery_state, payload,
+        contact_deadline, attempts, next_attempt_at, delivered_at, trace_headers)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
+        $7::timestamptz[], $8::int[], $9::timestamptz[], $10::timestamptz[], $11::text[])
+    ON CONFLICT (assignment_id) DO NOTHING
+    RETURNING assignment_id, provider_id)
+INSERT INTO reminders (assignment_id, provider_id, state)
+SELECT assignment_id, provider_id, 'unscheduled' FROM added
 """
 
 

@@ -10,9 +10,9 @@ provider is told, in the same transaction, that the assignment is withdrawn (`wi
 The deadline an assignment is held to is triage's, in working days, unless the
 `contact_deadline_override_s` setting names its provider (`domain.deadlines.held_deadline`).
 
-Reminders before the deadline are a sibling timer over `reminders`: each assignment still
-awaiting an answer gets one row, scheduled with the working-day calendar (which SQL lacks), and
-fires at most once, only while the assignment is still pending and before its deadline. A
+Reminders before the deadline are a sibling timer over `reminders`: each assignment gets one
+row as it is stored, which the timer schedules with the working-day calendar (which SQL lacks);
+it fires at most once, only while the assignment is still pending and before its deadline. A
 reminder is recorded for operators, shown on the provider's GET of the assignment, and sent to
 the provider as assignment.reminded on the assignment's own channel (`_send_reminders`); if the
 assignment closes while a webhook reminder is still queued, the reminder is stopped.
@@ -117,15 +117,19 @@ async def handle_status(event: Envelope[Any], uow: NotifyUnitOfWork, now: dateti
 # (contact deadline, when the assignment was made) -> when to remind, or None for no reminder
 Schedule = Callable[[datetime, datetime], datetime | None]
 
+# Reminder rows written with their assignments (`adapters.assignments`), not yet scheduled.
 UNSCHEDULED = """
-SELECT a.assignment_id, a.provider_id, a.contact_deadline, a.created_at FROM assignments a
-WHERE a.stage = 'pending' AND a.contact_deadline > $1
-    AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.assignment_id = a.assignment_id)
+SELECT r.assignment_id, a.contact_deadline, a.created_at, a.stage,
+    a.stage = 'pending' AND a.contact_deadline > $1 AS open
+FROM reminders r JOIN assignments a ON a.assignment_id = r.assignment_id
+WHERE r.state = 'unscheduled'
 ORDER BY a.contact_deadline LIMIT $2
+FOR UPDATE OF r SKIP LOCKED
 """
 SCHEDULE = """
-INSERT INTO reminders (assignment_id, provider_id, remind_at, state, reason, scheduled_at)
-VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (assignment_id) DO NOTHING
+UPDATE reminders r SET remind_at = u.remind_at, state = u.state, reason = u.reason, scheduled_at = $1
+FROM unnest($2::uuid[], $3::timestamptz[], $4::text[], $5::text[]) AS u(assignment_id, remind_at, state, reason)
+WHERE r.assignment_id = u.assignment_id
 """
 # The share lock on the assignment waits out (SKIP LOCKED: leaves for the next pass) a response
 # or an expiry being recorded, so a reminder never lands on an assignment answered meanwhile.
@@ -176,26 +180,34 @@ async def remind_due(
     async with uow_factory() as uow:
         conn = uow.connection
         unscheduled = await conn.fetch(UNSCHEDULED, now, batch)
-        rows: list[tuple[Any, ...]] = []
-        for a in unscheduled:
-            try:
-                at = schedule(a["contact_deadline"], a["created_at"])
-            except ValueError as exc:
-                # A date the calendar will not guess at must not stop every other reminder.
-                log.warning("no reminder for assignment %s: %s", a["assignment_id"], exc)
-                rows.append((a["assignment_id"], a["provider_id"], None, "not_needed", str(exc), now))
-                continue
-            state, reason = ("waiting", None) if at is not None else ("not_needed", "deadline too near")
-            rows.append((a["assignment_id"], a["provider_id"], at, state, reason, now))
-        if rows:
-            await conn.executemany(SCHEDULE, rows)
+        decided = [_scheduled(a, schedule) for a in unscheduled]
+        if decided:
+            await conn.execute(SCHEDULE, now, *(list(column) for column in zip(*decided, strict=True)))
         fired = await conn.fetch(REMIND_DUE, now, batch)
         await _send_reminders(uow, [r for r in fired if r["state"] == "reminded"], now)
         await uow.commit()
     reminded = [r for r in fired if r["state"] == "reminded"]
     for r in reminded:
         log.info("reminded provider %s of assignment %s", r["provider_id"], r["assignment_id"])
-    return ReminderPass(len(unscheduled), len(reminded), len(fired) - len(reminded))
+    closed = sum(1 for a in unscheduled if not a["open"])
+    return ReminderPass(len(unscheduled) - closed, len(reminded), len(fired) - len(reminded) + closed)
+
+
+def _scheduled(a: asyncpg.Record, schedule: Schedule) -> tuple[Any, datetime | None, str, str | None]:
+    """(assignment id, remind at, state, reason) for an unscheduled reminder."""
+    if not a["open"]:
+        # Answered, expired or withdrawn before the timer came to it: recorded, never sent.
+        closed = "contact deadline passed" if a["stage"] == Stage.PENDING else f"assignment {a['stage']}"
+        return a["assignment_id"], None, "not_needed", closed
+    try:
+        at = schedule(a["contact_deadline"], a["created_at"])
+    except ValueError as exc:
+        # A date the calendar will not guess at must not stop every other reminder.
+        log.warning("no reminder for assignment %s: %s", a["assignment_id"], exc)
+        return a["assignment_id"], None, "not_needed", str(exc)
+    if at is None:
+        return a["assignment_id"], None, "not_needed", "deadline too near"
+    return a["assignment_id"], at, "waiting", None
 
 
 async def _send_reminders(uow: UnitOfWork, reminded: list[asyncpg.Record], now: datetime) -> None:

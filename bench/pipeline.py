@@ -185,6 +185,21 @@ def cpu_snapshot(demo: Demo, broker_pid: int | None, providers_pid: int) -> dict
 
 
 METRIC = re.compile(r"^process_resident_memory_bytes\s+(\S+)", re.MULTILINE)
+_FULL_GC = 'generation="2"'
+GC_COUNT = re.compile(r"^kit_gc_pause_seconds_count\{" + _FULL_GC + r"\}\s+(\S+)", re.MULTILINE)
+GC_SUM = re.compile(r"^kit_gc_pause_seconds_sum\{" + _FULL_GC + r"\}\s+(\S+)", re.MULTILINE)
+GC_UNDER_50MS = re.compile(
+    r"^kit_gc_pause_seconds_bucket\{" + _FULL_GC + r',le="0.05"\}\s+(\S+)', re.MULTILINE
+)
+
+
+def full_collections(page: str) -> tuple[float, float, float] | None:
+    """(full collections, their seconds in all, how many took 50 ms or more) from /metrics."""
+    found = [r.search(page) for r in (GC_COUNT, GC_SUM, GC_UNDER_50MS)]
+    if not all(found):
+        return None
+    count, total, under = (float(m.group(1)) for m in found if m)
+    return count, total, count - under
 
 
 @dataclass
@@ -194,6 +209,7 @@ class Sampler:
     demo: Demo
     broker_pid: int | None
     samples: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    gc: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # the last page's
 
     async def run(self) -> None:
         async with httpx.AsyncClient(timeout=2) as client:
@@ -209,6 +225,8 @@ class Sampler:
     async def _service(self, client: httpx.AsyncClient, service: str, module: str) -> float | None:
         try:
             page = await client.get(f"http://127.0.0.1:{self.demo.ports.of(module)}/metrics")
+            if (collections := full_collections(page.text)) is not None:
+                self.gc[service] = collections
             m = METRIC.search(page.text)
             if m:
                 return float(m.group(1)) / 2**20
@@ -342,6 +360,7 @@ class Run:
     rss_samples: list[tuple[float, dict[str, float]]] = field(default_factory=list)
     report: Report | None = None
     cpu: dict[str, float] = field(default_factory=dict)  # process → CPU seconds, submission to drain
+    gc: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # service → full collections
     hops: dict[str, list[float]] = field(default_factory=dict)
 
     @property
@@ -406,7 +425,7 @@ async def _drive(
     finally:
         sampling.cancel()
         await asyncio.gather(sampling, return_exceptions=True)
-    run.rss, run.rss_samples = sampler.summary(), sampler.samples
+    run.rss, run.rss_samples, run.gc = sampler.summary(), sampler.samples, sampler.gc
 
 
 async def _measure(prefix: str, run: Run, bootstrap: str) -> None:
@@ -721,6 +740,16 @@ def main() -> None:
         start, peak, end = backlog.rss.get(name, (float("nan"),) * 3)
         others = "".join(f"{r.rss.get(name, (0, float('nan'), 0))[1]:>13.0f}" for r in paced)
         print(f"{name:<16}{start:>14.0f}{peak:>8.0f}{end:>8.0f}{others}")
+    print()
+    print(f"{'full GC collections':<20}" + "".join(f"{r.label:>26}" for r in [backlog, *paced]))
+    print(f"{'':<20}" + f"{'count  mean ms  >=50 ms':>26}" * (1 + len(paced)))
+    for name in [s for s, _, _ in SERVICES]:
+        cells = ""
+        for r in [backlog, *paced]:
+            count, total, slow = r.gc.get(name, (0.0, 0.0, 0.0))
+            mean = total * 1000 / count if count else float("nan")
+            cells += f"{count:>12.0f}{mean:>8.1f}{slow:>6.0f}"
+        print(f"{name:<20}{cells}")
     print()
     if backlog.drained_at is not None:
         wall = backlog.drained_at - backlog.first_submitted_ms / 1000

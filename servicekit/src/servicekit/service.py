@@ -32,7 +32,7 @@ from servicekit.messaging.broker import create_broker
 from servicekit.messaging.consumer import ConsumerPolicy, EventConsumer, Handler, Prefetch
 from servicekit.messaging.dead_letters import DeadLetterPublisher
 from servicekit.observability.logging import setup_logging
-from servicekit.observability.metrics import BACKGROUND_RESTARTS
+from servicekit.observability.metrics import BACKGROUND_RESTARTS, watch_gc_pauses
 from servicekit.observability.tracing import setup_tracing
 from servicekit.resilience import is_transient, retry_transient
 from servicekit.roles import role_for
@@ -145,6 +145,7 @@ class Service:
         if self.settings.relay_enabled:
             self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")
         _freeze_startup_objects()
+        watch_gc_pauses()
         await self.broker.start()
         self._tasks = [
             asyncio.create_task(self._supervised(work), name=f"{self.name}-background")

@@ -121,6 +121,13 @@ class Backfill:
     def elapsed_s(self) -> float:
         return (self.drained_at or float("nan")) - self.launched_at
 
+    @property
+    def delivered_s(self) -> float:
+        """From the services' launch to the first sample showing every delivery made."""
+        final = self.progress[-1][1] if self.progress else 0
+        reached = next((at for at, n in self.progress if n == final), float("nan"))
+        return reached - self.launched_at
+
 
 async def _replay(
     demo: Demo, run: Backfill, admin: str, bootstrap: str, timeout_s: float, providers: int
@@ -167,7 +174,7 @@ def chart(path: Path, run: Backfill) -> None:
     ax = axes[0]
     ax.plot([(at - run.launched_at) / 60 for at, _ in run.progress], [n for _, n in run.progress])
     ax.set_title(
-        f"Backfill of {run.referrals:,} referrals: deliveries ({run.referrals / run.elapsed_s:.0f} referrals/s)"
+        f"Backfill of {run.referrals:,} referrals: deliveries ({run.referrals / run.delivered_s:.0f} referrals/s)"
     )
     ax.set_xlabel("minutes since the services started")
     ax.set_ylabel("assignment.delivered events (cumulative)")
@@ -248,8 +255,13 @@ def main() -> None:
     )
     if run.drained_at is None:
         raise SystemExit(f"NOT drained within {args.timeout:.0f} s")
+    delivered = run.progress[-1][1] if run.progress else 0
     print(
-        f"replayed and drained in {run.elapsed_s:.0f} s ({run.elapsed_s / 60:.1f} min): "
+        f"{delivered:,} assignments delivered, the last {run.delivered_s:.0f} s after the services started:"
+        f" {run.referrals / run.delivered_s:.0f} referrals/s"
+    )
+    print(
+        f"replayed and drained (every referrer's status sent too) in {run.elapsed_s:.0f} s ({run.elapsed_s / 60:.1f} min): "
         f"{run.referrals / run.elapsed_s:.0f} referrals/s from the services' start"
     )
     print()

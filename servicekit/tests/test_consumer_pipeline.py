@@ -10,6 +10,7 @@ from collections import defaultdict
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
+from prometheus_client import REGISTRY
 from servicekit.db.relay import OutboxRelay, RelayConfig, idempotent_producer
 from servicekit.db.uow import UnitOfWork
 from servicekit.messaging.broker import create_broker
@@ -178,6 +179,25 @@ async def test_a_redelivered_batch_changes_nothing(harness, kit_pool):
     async with kit_pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM outbox") == 10
         assert await conn.fetchval("SELECT count(*) FROM inbox WHERE consumer = 'kit-test'") == 10
+
+
+async def test_events_the_handler_would_not_act_on_are_passed_over_without_an_inbox_row(harness, kit_pool):
+    h = harness
+    referral = uuid.uuid4()
+    events = [h.events.make(referral, n) for n in range(6)]
+    wanted = {e.event_id for e in events[::2]}
+    h.consumer.acts_on = {h.events.event_type: lambda e: e.event_id in wanted}
+    records = [h.events.record(h.in_topic, e, offset=n) for n, e in enumerate(events)]
+    await h.consumer.apply_batch(records)
+    await h.consumer.apply_batch(records)  # redelivered: the others are passed over again
+    assert set(h.calls) == wanted and all(c == 1 for c in h.calls.values())
+    assert [r["n"] for r in await h.applied()] == [0, 2, 4]
+    async with kit_pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM inbox WHERE consumer = 'kit-test'") == 3
+    passed = REGISTRY.get_sample_value(
+        "kit_events_passed_over_total", {"consumer": "kit-test", "event_type": h.events.event_type}
+    )
+    assert passed is not None and passed >= 6
 
 
 async def test_the_same_event_twice_in_one_batch_is_applied_once(harness):

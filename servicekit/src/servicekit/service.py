@@ -29,7 +29,7 @@ from servicekit.db.relay import OutboxRelay, RelayConfig, idempotent_producer
 from servicekit.db.uow import UnitOfWork
 from servicekit.http import health_routes
 from servicekit.messaging.broker import create_broker
-from servicekit.messaging.consumer import ConsumerPolicy, EventConsumer, Handler, Prefetch
+from servicekit.messaging.consumer import ActsOn, ConsumerPolicy, EventConsumer, Handler, Prefetch
 from servicekit.messaging.dead_letters import DeadLetterPublisher
 from servicekit.observability.logging import setup_logging
 from servicekit.observability.metrics import BACKGROUND_RESTARTS, watch_gc_pauses
@@ -121,8 +121,10 @@ class Service:
         handlers: Mapping[str, Handler],
         consumer: str | None = None,
         prefetch: Prefetch | None = None,
+        acts_on: Mapping[str, ActsOn] | None = None,
     ) -> EventConsumer:
-        """Subscribe `handlers` (event type → handler) to `topics` in this service's group."""
+        """Subscribe `handlers` (event type → handler) to `topics` in this service's group;
+        `acts_on` (event type → predicate) passes over the events a handler would ignore."""
         name = consumer or self.name
         ec = EventConsumer(
             name=name,
@@ -131,6 +133,7 @@ class Service:
             dead_letters=DeadLetterPublisher(self.producer, name),
             policy=self.policy,
             prefetch=prefetch,
+            acts_on=acts_on,
         )
         prefix = self.settings.topic_prefix
         ec.subscribe(self.broker, *(prefix + t for t in topics), group_id=prefix + name)

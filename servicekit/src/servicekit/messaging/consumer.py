@@ -4,7 +4,8 @@ A FastStream batch subscriber (group id, manual acknowledgement) hands each poll
 `EventConsumer.apply_batch`, which:
 1. decodes every record against the contracts; a record that is oversized, not JSON, not the
    schema, an unknown event type or a version we do not read goes to `<topic>.dlq`;
-2. applies the rest in ONE transaction: inbox rows (redeliveries are skipped), the handlers'
+2. passes over the events a handler would not act on (`acts_on`), then applies the rest in ONE
+   transaction: inbox rows (redeliveries are skipped), the handlers'
    state changes and their outbox rows;
 3. on a transient failure (database or broker away) waits with capped backoff and tries the
    same batch again, for as long as it takes: nothing is skipped;
@@ -38,6 +39,7 @@ from servicekit.observability.metrics import (
     BATCH_SECONDS,
     EVENTS_APPLIED,
     EVENTS_DUPLICATE,
+    EVENTS_PASSED_OVER,
     TRANSIENT_RETRIES,
 )
 from servicekit.observability.tracing import context_from_kafka_headers, tracing_enabled
@@ -47,6 +49,10 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("servicekit.consumer")
 
 Handler = Callable[[Envelope[Any], UnitOfWork], Awaitable[None]]
+# Whether a handler would act on this event at all. One that would not is passed over: no handler
+# call and no inbox row (the same event redelivered is passed over again, so nothing is lost).
+# For topics a service reads for a few of their events, such as a status stream.
+ActsOn = Callable[[Envelope[Any]], bool]
 # Called once per batch, in its transaction, with the events about to be handled: lets a
 # repository load what the whole batch needs in one query instead of one per event.
 Prefetch = Callable[[Sequence[Envelope[Any]], UnitOfWork], Awaitable[None]]
@@ -87,10 +93,12 @@ class EventConsumer:
         dead_letters: DeadLetterPublisher,
         policy: ConsumerPolicy | None = None,
         prefetch: Prefetch | None = None,
+        acts_on: Mapping[str, ActsOn] | None = None,
     ) -> None:
         self.name = name
         self.prefetch = prefetch
         self.handlers = dict(handlers)
+        self.acts_on = dict(acts_on or {})
         self.uow_factory = uow_factory
         self.dead_letters = dead_letters
         self.policy = policy or ConsumerPolicy()
@@ -155,15 +163,22 @@ class EventConsumer:
         items: list[_Item] = []
         # Event ids as integers: a UUID's own hash is a Python call, and this runs per event.
         seen: set[int] = set()
+        passed_over: Counter[str] = Counter()
         for record in records:
             item = await self._decode(record)
             if item is None:
+                continue
+            acts = self.acts_on.get(item.event.event_type)
+            if acts is not None and not acts(item.event):
+                passed_over[item.event.event_type] += 1
                 continue
             if item.event.event_id.int in seen:
                 EVENTS_DUPLICATE.labels(self.name).inc()
                 continue
             seen.add(item.event.event_id.int)
             items.append(item)
+        for event_type, count in passed_over.items():
+            EVENTS_PASSED_OVER.labels(self.name, event_type).inc(count)
         return items
 
     async def apply_items(self, items: list[_Item]) -> None:

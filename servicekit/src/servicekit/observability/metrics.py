@@ -11,6 +11,11 @@ from prometheus_client import Counter, Gauge, Histogram
 EVENTS_APPLIED = Counter(
     "kit_events_applied_total", "Events applied by a handler", ["consumer", "event_type"]
 )
+EVENTS_PASSED_OVER = Counter(
+    "kit_events_passed_over_total",
+    "Valid events the consumer does not act on (no handler call, no inbox row)",
+    ["consumer", "event_type"],
+)
 EVENTS_DUPLICATE = Counter(
     "kit_events_duplicate_total", "Redelivered events skipped by the inbox", ["consumer"]
 )

@@ -22,7 +22,12 @@ from provider_notify.domain.channels import load_channels
 from provider_notify.domain.delivery import RetryPolicy
 from provider_notify.domain.reminders import reminder_due
 from provider_notify.entrypoints import http
-from provider_notify.service_layer.deadlines import handle_status, keep_expiring, keep_reminding
+from provider_notify.service_layer.deadlines import (
+    acts_on_status,
+    handle_status,
+    keep_expiring,
+    keep_reminding,
+)
 from provider_notify.service_layer.delivery import (
     Deliverer,
     NotifyContext,
@@ -88,6 +93,7 @@ def bootstrap(
                 "referral.status": on_status,
             },
             prefetch=prefetch,
+            acts_on={"referral.status": acts_on_status},
         )
     service.routes.extend(http.routes(settings.api_keys, lambda: cast(NotifyUnitOfWork, service.uow())))
 

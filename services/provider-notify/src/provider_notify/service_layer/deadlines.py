@@ -102,6 +102,12 @@ async def keep_expiring(
             await asyncio.sleep(every_s)
 
 
+def acts_on_status(event: Envelope[Any]) -> bool:
+    """Whether a referral.status event is one `handle_status` acts on (a cancellation); the rest
+    of the stream is passed over before it costs a transaction's work."""
+    return event.data.status is ReferralStatus.CANCELLED
+
+
 async def handle_status(event: Envelope[Any], uow: NotifyUnitOfWork, now: datetime) -> None:
     """Only a cancellation matters: the referral's open assignments stop, and each provider is
     told that its assignment is withdrawn."""
@@ -128,7 +134,8 @@ FOR UPDATE OF r SKIP LOCKED
 """
 SCHEDULE = """
 UPDATE reminders r SET remind_at = u.remind_at, state = u.state, reason = u.reason, scheduled_at = $1
-FROM unnest($2::uuid[], $3::timestamptz[], $4::text[], $5::text[]) AS u(assignment_id, remind_at, state, reason)
+FROM unnest($2::uuid[], $3::timestamptz[], $4::text[], $5::text[])
+    AS u(assignment_id, remind_at, state, reason)
 WHERE r.assignment_id = u.assignment_id
 """
 # The share lock on the assignment waits out (SKIP LOCKED: leaves for the next pass) a response

@@ -9,7 +9,11 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from referral_intake.adapters.unit_of_work import IntakeUnitOfWork
-from referral_intake.service_layer.status_updates import handle_downstream, prefetch_referrals
+from referral_intake.service_layer.status_updates import (
+    changes_what_referrers_see,
+    handle_downstream,
+    prefetch_referrals,
+)
 from referral_intake.service_layer.submissions import (
     IntakeContext,
     handle_submission,
@@ -55,4 +59,5 @@ def register(service: Service, ctx: IntakeContext) -> None:
         handlers=dict.fromkeys(DOWNSTREAM, on_downstream),
         consumer=f"{service.name}-status",
         prefetch=before_downstream,
+        acts_on=dict.fromkeys(DOWNSTREAM, changes_what_referrers_see),
     )

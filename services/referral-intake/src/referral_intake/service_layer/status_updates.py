@@ -19,6 +19,12 @@ async def prefetch_referrals(events: Sequence[Envelope[Any]], uow: IntakeUnitOfW
     await uow.referrals.prefetch([e.referral_id for e in events if e.referral_id is not None], [])
 
 
+def changes_what_referrers_see(event: Envelope[Any]) -> bool:
+    """Whether `handle_downstream` may move a referral's status on for `event`: a delivery or a
+    session attended never does, and is passed over before it costs a transaction's work."""
+    return event.referral_id is not None and _meaning(event)[0] is not None
+
+
 async def handle_downstream(event: Envelope[Any], uow: IntakeUnitOfWork) -> None:
     """Move the referral's status on, if `event` changes what its referrer should see."""
     proposed, detail, reasons, reassignment = _meaning(event)

@@ -11,6 +11,7 @@ from servicekit.service import Service
 from triage.adapters.unit_of_work import TriageUnitOfWork
 from triage.service_layer.placing import (
     TriageContext,
+    acts_on_status,
     handle_accepted,
     handle_reassignment,
     handle_status,
@@ -45,4 +46,5 @@ def register(service: Service, ctx: TriageContext) -> None:
             "assignment.expired": on_reassignment,
         },
         prefetch=prefetch,
+        acts_on={"referral.status": acts_on_status},
     )

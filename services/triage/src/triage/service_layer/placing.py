@@ -184,6 +184,14 @@ async def handle_reassignment(event: Envelope[Any], uow: TriageUnitOfWork, ctx: 
 PLACED_STATUSES = frozenset({ReferralStatus.STARTED, ReferralStatus.COMPLETED, ReferralStatus.CLOSED})
 
 
+def acts_on_status(event: Envelope[Any]) -> bool:
+    """Whether a referral.status event is one `handle_status` acts on: most of the stream
+    (received, triaged, assigned, ...) is passed over before it costs a transaction's work."""
+    return event.referral_id is not None and (
+        event.data.status in PLACED_STATUSES or event.data.status is ReferralStatus.CANCELLED
+    )
+
+
 async def handle_status(event: Envelope[Any], uow: TriageUnitOfWork, ctx: TriageContext) -> None:
     """A cancellation stops placing and gives back any place held; the provider taking the
     referral on ends placing, and with it the need for the patient's contact details."""

@@ -123,15 +123,18 @@ async def handle_status(event: Envelope[Any], uow: NotifyUnitOfWork, now: dateti
 # (contact deadline, when the assignment was made) -> when to remind, or None for no reminder
 Schedule = Callable[[datetime, datetime], datetime | None]
 
+# Of an assignment `a` at $1: whether a reminder is still wanted, and if not, why (both timers).
+_OPEN_AND_WHY_NOT = """a.stage = 'pending' AND a.contact_deadline > $1 AS open,
+    CASE WHEN a.stage = 'pending' THEN 'contact deadline passed' ELSE 'assignment ' || a.stage END
+        AS closed_reason"""
 # Reminder rows written with their assignments (`adapters.assignments`), not yet scheduled.
-UNSCHEDULED = """
-SELECT r.assignment_id, a.contact_deadline, a.created_at, a.stage,
-    a.stage = 'pending' AND a.contact_deadline > $1 AS open
+UNSCHEDULED = f"""
+SELECT r.assignment_id, a.contact_deadline, a.created_at, {_OPEN_AND_WHY_NOT}
 FROM reminders r JOIN assignments a ON a.assignment_id = r.assignment_id
 WHERE r.state = 'unscheduled'
 ORDER BY a.contact_deadline LIMIT $2
 FOR UPDATE OF r SKIP LOCKED
-"""
+"""  # noqa: S608 - the fragment is a constant
 SCHEDULE = """
 UPDATE reminders r SET remind_at = u.remind_at, state = u.state, reason = u.reason, scheduled_at = $1
 FROM unnest($2::uuid[], $3::timestamptz[], $4::text[], $5::text[])
@@ -140,9 +143,9 @@ WHERE r.assignment_id = u.assignment_id
 """
 # The share lock on the assignment waits out (SKIP LOCKED: leaves for the next pass) a response
 # or an expiry being recorded, so a reminder never lands on an assignment answered meanwhile.
-REMIND_DUE = """
+REMIND_DUE = f"""
 WITH due AS (
-    SELECT r.assignment_id, a.stage, a.stage = 'pending' AND a.contact_deadline > $1 AS open,
+    SELECT r.assignment_id, {_OPEN_AND_WHY_NOT},
         a.referral_id, a.channel, a.payload, a.contact_deadline, a.trace_headers,
         (a.attempts > 0 OR a.leased_until IS NOT NULL) AS delivery_started
     FROM reminders r JOIN assignments a ON a.assignment_id = r.assignment_id
@@ -153,13 +156,11 @@ WITH due AS (
 UPDATE reminders r SET
     state = CASE WHEN due.open THEN 'reminded' ELSE 'not_needed' END,
     reminded_at = CASE WHEN due.open THEN $1::timestamptz END,
-    reason = CASE WHEN due.open THEN NULL
-                  WHEN due.stage = 'pending' THEN 'contact deadline passed'
-                  ELSE 'assignment ' || due.stage END
+    reason = CASE WHEN due.open THEN NULL ELSE due.closed_reason END
 FROM due WHERE r.assignment_id = due.assignment_id
 RETURNING r.assignment_id, r.provider_id, r.state, due.referral_id, due.channel, due.payload,
     due.contact_deadline, due.trace_headers, due.delivery_started
-"""
+"""  # noqa: S608 - the fragment is a constant
 # How an issued reminder goes out: see `_send_reminders`.
 REMINDER_SENT = """
 UPDATE reminders SET event_id = $2, channel = $3, delivery_state = $4, payload = $5, attempts = $6,
@@ -204,8 +205,7 @@ def _scheduled(a: asyncpg.Record, schedule: Schedule) -> tuple[Any, datetime | N
     """(assignment id, remind at, state, reason) for an unscheduled reminder."""
     if not a["open"]:
         # Answered, expired or withdrawn before the timer came to it: recorded, never sent.
-        closed = "contact deadline passed" if a["stage"] == Stage.PENDING else f"assignment {a['stage']}"
-        return a["assignment_id"], None, "not_needed", closed
+        return a["assignment_id"], None, "not_needed", a["closed_reason"]
     try:
         at = schedule(a["contact_deadline"], a["created_at"])
     except ValueError as exc:

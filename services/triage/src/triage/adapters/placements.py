@@ -49,7 +49,7 @@ class PlacementRepository:
             return
         conn = self._uow.connection
         rows = await conn.fetch(
-            "SELECT referral_id, revision, state, decision::text AS decision, accepted::text AS accepted"
+            "SELECT referral_id, revision, state, decision, accepted"
             " FROM referrals WHERE referral_id = ANY($1::uuid[])",
             ids,
         )
@@ -98,7 +98,7 @@ class PlacementRepository:
             rs = list(self._dirty_referrals.values())
             await conn.execute(
                 "INSERT INTO referrals (referral_id, revision, state, decision, accepted)"
-                " SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::jsonb[], $5::jsonb[])"
+                " SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[])"
                 " ON CONFLICT (referral_id) DO UPDATE SET revision = EXCLUDED.revision,"
                 " state = EXCLUDED.state, decision = EXCLUDED.decision, accepted = EXCLUDED.accepted,"
                 " updated_at = now()",

@@ -160,7 +160,7 @@ class ReferralRepository:
             keys = list(self._patients)
             await conn.execute(
                 "INSERT INTO patients (patient_key, nhs_number, contact)"
-                " SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[])"
+                " SELECT * FROM unnest($1::text[], $2::text[], $3::text[])"
                 " ON CONFLICT (patient_key) DO UPDATE"
                 " SET contact = EXCLUDED.contact, updated_at = now()",
                 keys,
@@ -205,7 +205,7 @@ class ReferralRepository:
                 "INSERT INTO status_history"
                 " (referral_id, status, at, actor, event_id, event_type, detail, reasons)"
                 " SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[],"
-                " $5::uuid[], $6::text[], $7::text[], $8::jsonb[])",
+                " $5::uuid[], $6::text[], $7::text[], $8::text[])",
                 [e.referral_id for e in h],
                 [e.status.value for e in h],
                 [e.at for e in h],
@@ -226,7 +226,7 @@ async def timeline(conn: asyncpg.Connection, referral_id: uuid.UUID) -> tuple[Re
     if row is None:
         return None, []
     history = await conn.fetch(
-        "SELECT status, at, actor, event_id, event_type, detail, reasons::text AS reasons"
+        "SELECT status, at, actor, event_id, event_type, detail, reasons"
         " FROM status_history WHERE referral_id = $1 ORDER BY id",
         referral_id,
     )

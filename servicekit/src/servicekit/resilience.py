@@ -23,8 +23,13 @@ TRANSIENT_PG = (
 TRANSIENT_KAFKA = (KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError)
 
 
+class ConcurrentChange(Exception):
+    """A transaction found that state it had read was changed by another since (an optimistic
+    check failed at commit). Transient: the batch is applied again, on fresh reads."""
+
+
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, TRANSIENT_PG + TRANSIENT_KAFKA + (psycopg.OperationalError,)):
+    if isinstance(exc, TRANSIENT_PG + TRANSIENT_KAFKA + (psycopg.OperationalError, ConcurrentChange)):
         return True
     # Connection refused/reset while the database or broker restarts.
     return isinstance(exc, (OSError, asyncio.TimeoutError, ConnectionError))

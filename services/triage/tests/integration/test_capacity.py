@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from servicekit.resilience import is_transient
+from triage.adapters.capacity import CapacityTaken
 from triage.adapters.unit_of_work import TriageUnitOfWork
 from triage.directory.load import default_directory
 
@@ -30,12 +32,17 @@ async def test_concurrent_instances_never_reserve_more_than_the_capacity(triage_
     async def instance(wanted: int) -> int:
         granted = 0
         for _ in range(wanted // 10):
-            async with TriageUnitOfWork(triage_pool) as uow:
-                await uow.capacity.lock(directory, [KEY])
-                batch = sum(uow.capacity.try_reserve(KEY) for _ in range(10))
-                await asyncio.sleep(0.01)  # hold the lock while the other instance waits
-                await uow.commit()
+            while True:
+                try:
+                    async with TriageUnitOfWork(triage_pool) as uow:
+                        await uow.capacity.load(directory, [KEY])
+                        batch = sum(uow.capacity.try_reserve(KEY) for _ in range(10))
+                        await asyncio.sleep(0.01)  # deciding, while the other instances reserve
+                        await uow.commit()
+                except CapacityTaken:
+                    continue  # as the consumer does: the batch again, on fresh figures
                 granted += batch
+                break
         return granted
 
     results = await asyncio.gather(*(instance(100) for _ in range(4)))
@@ -43,15 +50,40 @@ async def test_concurrent_instances_never_reserve_more_than_the_capacity(triage_
     assert await reserved(triage_pool) == places
 
 
+async def test_places_another_instance_took_after_they_were_read_fail_the_batch_at_commit(triage_pool):
+    directory = default_directory()
+    async with TriageUnitOfWork(triage_pool) as uow:
+        await uow.capacity.load(directory, [KEY])  # writes the row
+        await uow.commit()
+    async with triage_pool.acquire() as conn:
+        places = await conn.fetchval(
+            "UPDATE capacity SET reserved = capacity - 1"
+            " WHERE service_id = $1 AND programme = $2 AND period = $3 RETURNING capacity",
+            *KEY,
+        )
+    async with TriageUnitOfWork(triage_pool) as late:
+        await late.capacity.load(directory, [KEY])
+        assert late.capacity.try_reserve(KEY)  # the last place, as read
+        async with TriageUnitOfWork(triage_pool) as first:
+            await first.capacity.load(directory, [KEY])
+            assert first.capacity.try_reserve(KEY)
+            await first.commit()
+        with pytest.raises(CapacityTaken) as taken:
+            await late.commit()
+    assert taken.value.keys == [KEY]
+    assert is_transient(taken.value)  # so the consumer applies the batch again rather than failing it
+    assert await reserved(triage_pool) == places
+
+
 async def test_a_released_place_can_be_reserved_again_and_a_rollback_reserves_nothing(triage_pool):
     directory = default_directory()
     async with TriageUnitOfWork(triage_pool) as uow:
-        await uow.capacity.lock(directory, [KEY])
+        await uow.capacity.load(directory, [KEY])
         assert uow.capacity.try_reserve(KEY)
         # no commit: rolled back
     assert await reserved(triage_pool) == 0
     async with TriageUnitOfWork(triage_pool) as uow:
-        await uow.capacity.lock(directory, [KEY])
+        await uow.capacity.load(directory, [KEY])
         assert uow.capacity.try_reserve(KEY)
         assert uow.capacity.try_reserve(KEY)
         uow.capacity.release(KEY)
@@ -63,5 +95,5 @@ async def test_a_service_missing_from_the_directory_has_no_room(triage_pool):
     directory = default_directory()
     gone = ("closed-down-centre", "steady_steps", "2026-03")
     async with TriageUnitOfWork(triage_pool) as uow:
-        await uow.capacity.lock(directory, [gone])
+        await uow.capacity.load(directory, [gone])
         assert not uow.capacity.try_reserve(gone)

@@ -1,10 +1,14 @@
-"""Provider capacity in PostgreSQL, reserved atomically per batch.
+"""Provider capacity in PostgreSQL, reserved atomically per batch without holding locks while
+the batch is decided.
 
-`lock` brings the rows a batch may touch up to date with the directory and locks them
-(`SELECT ... FOR UPDATE`, in key order so two instances never deadlock); reservations are then
-counted in memory against the locked figures and written back in one statement at commit. A
-second triage instance wanting the same rows waits for the commit and then sees what is left,
-so a service is never over-filled.
+`load` brings the rows a batch may touch up to date with the directory and reads their free
+places, without locking them; reservations are counted in memory against those figures and
+written back at commit in one statement that locks the rows in key order and applies a batch's
+reservations only where the room is still there. If another instance took the places meanwhile,
+the statement applies nothing and `CapacityTaken` rolls the batch back; the consumer applies it
+again on fresh figures. So a service is never over-filled, and two instances no longer queue for
+each other's row locks while each decides a whole batch (they did when the rows were locked as
+they were read: a second instance added almost nothing).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Iterable
 
 import asyncpg
 from servicekit.db.uow import UnitOfWork
+from servicekit.resilience import ConcurrentChange
 from triage.directory.model import Directory
 
 Key = tuple[str, str, str]  # service_id, programme, period (YYYY-MM)
@@ -25,39 +30,50 @@ class CapacityLedger:
         self._free: dict[Key, int] = {}
         self._delta: Counter[Key] = Counter()
 
-    async def lock(self, directory: Directory, keys: Iterable[Key]) -> None:
+    async def load(self, directory: Directory, keys: Iterable[Key]) -> None:
+        """Read the free places of `keys` (not locked), first writing rows the directory has
+        added or changed."""
         wanted = sorted(set(keys) - set(self._free))
         if not wanted:
             return
         configured = {(s.id, p.value): c for s in directory.services for p, c in s.monthly_capacity.items()}
-        known = [k for k in wanted if (k[0], k[1]) in configured]
         conn = self._uow.connection
-        await conn.execute(
-            "INSERT INTO capacity (service_id, programme, period, capacity)"
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])"
-            " ON CONFLICT (service_id, programme, period) DO UPDATE SET capacity = EXCLUDED.capacity"
-            " WHERE capacity.capacity <> EXCLUDED.capacity",
-            [k[0] for k in known],
-            [k[1] for k in known],
-            [k[2] for k in known],
-            [configured[(k[0], k[1])] for k in known],
-        )
-        rows = await conn.fetch(
-            "SELECT c.service_id, c.programme, c.period, c.capacity - c.reserved AS free"
-            " FROM capacity c JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(s, p, m)"
-            " ON c.service_id = k.s AND c.programme = k.p AND c.period = k.m"
-            " ORDER BY c.service_id, c.programme, c.period FOR UPDATE OF c",
-            [k[0] for k in wanted],
-            [k[1] for k in wanted],
-            [k[2] for k in wanted],
-        )
+        found = {
+            (r["service_id"], r["programme"], r["period"]): r
+            for r in await conn.fetch(
+                "SELECT c.service_id, c.programme, c.period, c.capacity, c.reserved"
+                " FROM capacity c JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(s, p, m)"
+                " ON c.service_id = k.s AND c.programme = k.p AND c.period = k.m",
+                [k[0] for k in wanted],
+                [k[1] for k in wanted],
+                [k[2] for k in wanted],
+            )
+        }
+        # Written only when new or changed: an upsert locks every row it meets, even unchanged.
+        stale = [
+            k
+            for k in wanted
+            if (k[0], k[1]) in configured
+            and (k not in found or found[k]["capacity"] != configured[(k[0], k[1])])
+        ]
+        if stale:
+            for r in await conn.fetch(
+                "INSERT INTO capacity (service_id, programme, period, capacity)"
+                " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])"
+                " ON CONFLICT (service_id, programme, period) DO UPDATE SET capacity = EXCLUDED.capacity"
+                " RETURNING service_id, programme, period, capacity, reserved",
+                [k[0] for k in stale],
+                [k[1] for k in stale],
+                [k[2] for k in stale],
+                [configured[(k[0], k[1])] for k in stale],
+            ):
+                found[(r["service_id"], r["programme"], r["period"])] = r
         for k in wanted:
-            self._free[k] = 0  # a service the directory no longer lists has no room
-        for r in rows:
-            self._free[(r["service_id"], r["programme"], r["period"])] = max(0, r["free"])
+            row = found.get(k)  # a service the directory never listed has no row and no room
+            self._free[k] = max(0, row["capacity"] - row["reserved"]) if row is not None else 0
 
     def try_reserve(self, key: Key) -> bool:
-        """Take one place, if the (locked) row has one left."""
+        """Take one place, if the row had one left when loaded (checked again at commit)."""
         if self._free.get(key, 0) <= 0:
             return False
         self._free[key] -= 1
@@ -68,24 +84,47 @@ class CapacityLedger:
     def release(self, key: Key) -> None:
         """Give a place back (a declined or expired placement, a cancelled referral).
 
-        The row must be locked first, so the freed place is counted for the rest of the batch.
+        The row must be loaded first, so the freed place is counted for the rest of the batch.
         """
         if key not in self._free:
-            raise RuntimeError(f"capacity {key} released without being locked")
+            raise RuntimeError(f"capacity {key} released without being loaded")
         self._free[key] += 1
         self._delta[key] -= 1
         self._uow.on_flush(self._flush)
 
     async def _flush(self, conn: asyncpg.Connection) -> None:
-        changed = [(k, d) for k, d in self._delta.items() if d]
-        if changed:
-            await conn.execute(
-                "UPDATE capacity c SET reserved = greatest(0, c.reserved + d.delta)"
-                " FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS d(s, p, m, delta)"
-                " WHERE c.service_id = d.s AND c.programme = d.p AND c.period = d.m",
-                [k[0] for k, _ in changed],
-                [k[1] for k, _ in changed],
-                [k[2] for k, _ in changed],
-                [d for _, d in changed],
-            )
+        changed = sorted((k, d) for k, d in self._delta.items() if d)
         self._delta.clear()
+        if not changed:
+            return
+        # Locked in key order (two instances never deadlock) and re-read as locked; a row whose
+        # room another instance has taken since `load` is left as it is.
+        applied = await conn.fetch(
+            "WITH locked AS ("
+            " SELECT c.service_id, c.programme, c.period, c.capacity, c.reserved, d.delta"
+            " FROM capacity c JOIN unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS d(s, p, m, delta)"
+            " ON c.service_id = d.s AND c.programme = d.p AND c.period = d.m"
+            " ORDER BY c.service_id, c.programme, c.period FOR UPDATE OF c)"
+            " UPDATE capacity c SET reserved = greatest(0, l.reserved + l.delta) FROM locked l"
+            " WHERE c.service_id = l.service_id AND c.programme = l.programme AND c.period = l.period"
+            " AND (l.delta < 0 OR l.reserved + l.delta <= l.capacity)"
+            " RETURNING c.service_id, c.programme, c.period",
+            [k[0] for k, _ in changed],
+            [k[1] for k, _ in changed],
+            [k[2] for k, _ in changed],
+            [d for _, d in changed],
+        )
+        done = {(r["service_id"], r["programme"], r["period"]) for r in applied}
+        short = [k for k, d in changed if d > 0 and k not in done]
+        if short:
+            raise CapacityTaken(short)
+
+
+class CapacityTaken(ConcurrentChange):
+    """Another instance took places this batch counted on; the batch is applied again."""
+
+    def __init__(self, keys: list[Key]) -> None:
+        super().__init__(
+            f"capacity taken meanwhile by another instance: {', '.join('/'.join(k) for k in keys)}"
+        )
+        self.keys = keys

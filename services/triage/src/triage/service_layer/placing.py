@@ -139,7 +139,7 @@ async def handle_reassignment(event: Envelope[Any], uow: TriageUnitOfWork, ctx: 
         return  # already handled (a repeat, or the referral was cancelled meanwhile)
     placement.state = "declined" if event.event_type == "assignment.declined" else "expired"
     uow.referrals.save_placement(placement)
-    await uow.capacity.lock(ctx.directory(), [placement.capacity_key])
+    await uow.capacity.load(ctx.directory(), [placement.capacity_key])
     uow.capacity.release(placement.capacity_key)
     if referral.state != "placing" or referral.accepted is None:
         return
@@ -219,7 +219,7 @@ async def _cancel(rid: uuid.UUID, uow: TriageUnitOfWork, ctx: TriageContext) -> 
         if placement.state == "open":
             placement.state = "cancelled"
             uow.referrals.save_placement(placement)
-            await uow.capacity.lock(ctx.directory(), [placement.capacity_key])
+            await uow.capacity.load(ctx.directory(), [placement.capacity_key])
             uow.capacity.release(placement.capacity_key)
     referral.state, referral.accepted = "cancelled", None
     uow.referrals.save(referral)
@@ -257,7 +257,7 @@ async def _place(
         exclude_services=tried,
     )
     keys: list[Key] = [(c.service.id, triaged.programme.value, period) for c in options]
-    await uow.capacity.lock(directory, keys)
+    await uow.capacity.load(directory, keys)
     chosen = next((c for c, k in zip(options, keys, strict=True) if uow.capacity.try_reserve(k)), None)
     if chosen is None:
         return None

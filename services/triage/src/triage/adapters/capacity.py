@@ -14,7 +14,7 @@ they were read: a second instance added almost nothing).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import asyncpg
 from servicekit.db.uow import UnitOfWork
@@ -39,14 +39,12 @@ class CapacityLedger:
         configured = {(s.id, p.value): c for s in directory.services for p, c in s.monthly_capacity.items()}
         conn = self._uow.connection
         found = {
-            (r["service_id"], r["programme"], r["period"]): r
+            _key(r): r
             for r in await conn.fetch(
                 "SELECT c.service_id, c.programme, c.period, c.capacity, c.reserved"
                 " FROM capacity c JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(s, p, m)"
                 " ON c.service_id = k.s AND c.programme = k.p AND c.period = k.m",
-                [k[0] for k in wanted],
-                [k[1] for k in wanted],
-                [k[2] for k in wanted],
+                *_columns(wanted),
             )
         }
         # Written only when new or changed: an upsert locks every row it meets, even unchanged.
@@ -62,12 +60,10 @@ class CapacityLedger:
                 " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])"
                 " ON CONFLICT (service_id, programme, period) DO UPDATE SET capacity = EXCLUDED.capacity"
                 " RETURNING service_id, programme, period, capacity, reserved",
-                [k[0] for k in stale],
-                [k[1] for k in stale],
-                [k[2] for k in stale],
+                *_columns(stale),
                 [configured[(k[0], k[1])] for k in stale],
             ):
-                found[(r["service_id"], r["programme"], r["period"])] = r
+                found[_key(r)] = r
         for k in wanted:
             row = found.get(k)  # a service the directory never listed has no row and no room
             self._free[k] = max(0, row["capacity"] - row["reserved"]) if row is not None else 0
@@ -109,15 +105,22 @@ class CapacityLedger:
             " WHERE c.service_id = l.service_id AND c.programme = l.programme AND c.period = l.period"
             " AND (l.delta < 0 OR l.reserved + l.delta <= l.capacity)"
             " RETURNING c.service_id, c.programme, c.period",
-            [k[0] for k, _ in changed],
-            [k[1] for k, _ in changed],
-            [k[2] for k, _ in changed],
+            *_columns([k for k, _ in changed]),
             [d for _, d in changed],
         )
-        done = {(r["service_id"], r["programme"], r["period"]) for r in applied}
+        done = {_key(r) for r in applied}
         short = [k for k, d in changed if d > 0 and k not in done]
         if short:
             raise CapacityTaken(short)
+
+
+def _columns(keys: Sequence[Key]) -> tuple[list[str], list[str], list[str]]:
+    """Keys as the three arrays the statements unnest."""
+    return [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]
+
+
+def _key(row: asyncpg.Record) -> Key:
+    return row["service_id"], row["programme"], row["period"]
 
 
 class CapacityTaken(ConcurrentChange):

@@ -69,6 +69,6 @@ def test_the_demo_takes_every_referral_to_a_final_state_and_reports_kpis(
         assert reassigned.fetchone()[0] > 0
         # Rejected referrals went back to their referrers with machine-readable reasons.
         rejections = conn.execute(
-            "SELECT reasons FROM intake.status_history WHERE status = 'rejected'"
+            "SELECT reasons::jsonb FROM intake.status_history WHERE status = 'rejected'"
         ).fetchall()
         assert rejections and all(r[0] and all(reason["code"] for reason in r[0]) for r in rejections)

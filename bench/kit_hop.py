@@ -42,7 +42,7 @@ from servicekit.settings import InfraSettings
 from servicekit.testing import reset_schema
 
 from bench.common import machine_line, pct, peak_rss_mb, provisioned_bench_database
-from bench.service_bench import answer_times, latencies
+from bench.service_bench import answer_times, latencies, records_of
 from bench.service_bench import produce as produce_events
 
 PARTITIONS = 6
@@ -217,7 +217,7 @@ async def produce(bootstrap: str, topic: str, count: int, rate: float | None = N
         )
         for i in range(count)
     )
-    await produce_events(bootstrap, topic, events, rate)
+    await produce_events(bootstrap, topic, records_of(events), rate)
 
 
 def spawn(

@@ -91,14 +91,19 @@ def child_main(argv: list[str]) -> None:
 
 
 # ---------------------------------------------------------------- the orchestrator
-async def produce(bootstrap: str, topic: str, events: Iterable[Envelope[Any]], rate: float | None) -> None:
+def records_of(events: Iterable[Envelope[Any]]) -> list[tuple[bytes, bytes]]:
+    """The events as (key, value) records, serialised before any clock starts: a group's backlog
+    is produced while its instances run, and building the events there took CPU from them."""
+    return [(str(e.referral_id or e.event_id).encode(), dump_event(e)) for e in events]
+
+
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]], rate: float | None) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=512 * 1024)
     await producer.start()
     start = time.perf_counter()
     pending = []
-    for i, event in enumerate(events):
-        key = str(event.referral_id or event.event_id).encode()
-        pending.append(await producer.send(topic, dump_event(event), key=key))
+    for i, (key, value) in enumerate(records):
+        pending.append(await producer.send(topic, value, key=key))
         if rate:
             delay = start + (i + 1) / rate - time.perf_counter()
             if delay > 0:
@@ -160,8 +165,8 @@ def run_once(
 ) -> dict[str, Any]:
     """One measurement on fresh topics and a fresh schema: backlog (rate None) or paced.
     `prepare(admin_url)` runs on the fresh schema first (state the inputs need). With several
-    `processes`, that many instances of the service share the work as one consumer group; they
-    start together, so the broker's initial rebalance delay gathers them into one assignment."""
+    `processes`, that many instances of the service share the work as one consumer group; their
+    input is produced once all of them hold partitions."""
     bootstrap = InfraSettings().kafka_bootstrap_servers
     prefix = f"bench{uuid.uuid4().hex[:6]}."
     layouts = platform_topics(prefix)
@@ -182,9 +187,10 @@ def run_once(
     # hands all partitions to the first member to join at once, so a backlog waiting for them
     # was mostly drained by whichever instance started first (11 batches against 32).
     produce_first = rate is None and processes == 1
+    records = records_of(events())
     try:
         if produce_first:
-            asyncio.run(produce(bootstrap, prefix + target.input_topic, events(), None))
+            asyncio.run(produce(bootstrap, prefix + target.input_topic, records, None))
         broker = kafka_pid()
         before = {"postgres": postgres_cpu_s(), "kafka broker": cpu_s(broker) if broker else 0.0}
         procs = [
@@ -197,7 +203,7 @@ def run_once(
                     pass
                 if not line:
                     raise RuntimeError(f"the {target.service} process exited before consuming")
-            asyncio.run(produce(bootstrap, prefix + target.input_topic, events(), rate))
+            asyncio.run(produce(bootstrap, prefix + target.input_topic, records, rate))
         results = []
         for proc in procs:
             out, _ = proc.communicate(timeout=1800)

@@ -4,7 +4,7 @@ import asyncpg
 import psycopg
 import pytest
 from aiokafka.errors import KafkaConnectionError
-from servicekit.resilience import is_transient, retry_transient
+from servicekit.resilience import IMMEDIATE_CONFLICT_RETRIES, ConcurrentChange, is_transient, retry_transient
 
 
 @pytest.mark.parametrize(
@@ -81,3 +81,31 @@ async def test_backoff_is_bounded_not_a_hot_loop():
     assert len(sleeps) == 11
     assert all(0 < s <= 0.5 + 1e-9 for s in sleeps)
     assert sleeps[-1] > sleeps[0]
+
+
+async def test_a_lost_conflict_is_retried_at_once_a_few_times_then_backs_off():
+    sleeps: list[float] = []
+    retrying = retry_transient(max_delay_s=0.5)
+    retrying.sleep = lambda s: sleeps.append(s) or asyncio.sleep(0)  # type: ignore[method-assign]
+    calls = 0
+    async for attempt in retrying:
+        with attempt:
+            calls += 1
+            if calls <= IMMEDIATE_CONFLICT_RETRIES + 2:
+                raise ConcurrentChange("another instance took the last place")
+    assert sleeps[:IMMEDIATE_CONFLICT_RETRIES] == [0.0] * IMMEDIATE_CONFLICT_RETRIES
+    assert all(s > 0 for s in sleeps[IMMEDIATE_CONFLICT_RETRIES:])
+    assert len(sleeps) == IMMEDIATE_CONFLICT_RETRIES + 2
+
+
+async def test_an_outage_backs_off_from_its_first_retry():
+    sleeps: list[float] = []
+    retrying = retry_transient(max_delay_s=0.5)
+    retrying.sleep = lambda s: sleeps.append(s) or asyncio.sleep(0)  # type: ignore[method-assign]
+    calls = 0
+    async for attempt in retrying:
+        with attempt:
+            calls += 1
+            if calls < 3:
+                raise ConnectionResetError("reset")
+    assert len(sleeps) == 2 and all(s > 0 for s in sleeps)

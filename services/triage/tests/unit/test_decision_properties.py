@@ -14,9 +14,7 @@ from triage.domain.programmes import select
 from triage.domain.rules import default_rules
 
 RULES = default_rules()
-_rule_codes = sorted(
-    RULES.known_codes() | {c for t in RULES.priority.clinical_areas.values() for c in t.codes}
-)
+_rule_codes = sorted(RULES.known_codes | {c for t in RULES.priority.clinical_areas.values() for c in t.codes})
 _ETHNIC = ["A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S", "Z", "99"]
 _maybe_bool = st.one_of(st.none(), st.booleans())
 

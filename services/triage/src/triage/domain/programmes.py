@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from referral_schemas.enums import ConditionGroup, Programme
@@ -38,7 +39,7 @@ def select(
     facts: frozenset[Fact],
     requested: Programme | None,
 ) -> Selection:
-    ordered = rules.by_precedence()
+    ordered = rules.by_precedence
     fitting = [r for r in ordered if _eligible(r, age, codes, facts)]
     chosen: ProgrammeRule | None = None
     honoured = False
@@ -59,7 +60,7 @@ def select(
 
 
 def _condition_group(
-    ordered: list[ProgrammeRule],
+    ordered: Sequence[ProgrammeRule],
     chosen: ProgrammeRule | None,
     codes: frozenset[str],
     facts: frozenset[Fact],

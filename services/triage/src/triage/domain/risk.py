@@ -46,7 +46,7 @@ def _why(
 def assess(
     referral: ReferralAccepted, rules: Rules, programme: Programme, codes: frozenset[str]
 ) -> tuple[RiskLevel, Reason]:
-    conditions = len(codes & rules.known_codes())
+    conditions = len(codes & rules.known_codes)
     for level, band in ((RiskLevel.HIGH, rules.risk.high), (RiskLevel.MEDIUM, rules.risk.medium)):
         why = _why(band, referral, programme, conditions)
         if why is not None:

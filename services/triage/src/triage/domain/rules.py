@@ -182,10 +182,14 @@ class Rules(_Data):
                 )
         return self
 
-    def by_precedence(self) -> list[ProgrammeRule]:
+    # Both asked for on every decision (34 code look-ups each time, before they were kept);
+    # loaded rules never change.
+    @cached_property
+    def by_precedence(self) -> tuple[ProgrammeRule, ...]:
         """Programme rules in the order they are tried (file order breaks ties)."""
-        return sorted(self.programmes, key=lambda r: r.precedence)
+        return tuple(sorted(self.programmes, key=lambda r: r.precedence))
 
+    @cached_property
     def known_codes(self) -> frozenset[str]:
         return frozenset(c for r in self.programmes for c in r.codes)
 

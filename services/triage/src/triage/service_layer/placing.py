@@ -60,12 +60,6 @@ def period_of(day: date) -> str:
 
 
 # ---------------------------------------------------------------------------- referral.accepted
-async def prefetch_accepted(
-    events: Sequence[Envelope[Any]], uow: TriageUnitOfWork, ctx: TriageContext
-) -> None:
-    await uow.referrals.prefetch(e.referral_id for e in events if e.referral_id is not None)
-
-
 async def handle_accepted(event: Envelope[Any], uow: TriageUnitOfWork, ctx: TriageContext) -> None:
     accepted: ReferralAccepted = event.data
     rid = event.referral_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Generic, Self, TypeVar, get_args
@@ -69,14 +70,19 @@ class Envelope(BaseModel, Generic[D]):
     @classmethod
     def event_type_name(cls) -> str:
         """The event type a concrete envelope class carries (its `event_type` literal)."""
-        (name,) = get_args(cls.model_fields["event_type"].annotation)
-        return str(name)
+        return str(_literal(cls, "event_type"))
 
     @classmethod
     def schema_version_number(cls) -> int:
         """The schema version a concrete envelope class carries."""
-        (number,) = get_args(cls.model_fields["schema_version"].annotation)
-        return int(number)
+        return int(_literal(cls, "schema_version"))
+
+
+# Asked for every event a service emits; a class's literals never change.
+@functools.cache
+def _literal(envelope_type: type[BaseModel], field: str) -> Any:
+    (value,) = get_args(envelope_type.model_fields[field].annotation)
+    return value
 
 
 class ReferralEnvelope(Envelope[D], Generic[D]):

@@ -18,6 +18,7 @@ from referral_schemas import referral_id_for
 from referrals_demo.__main__ import app
 from referrals_demo.population import referrals
 from referrals_demo.run import Demo, Ports
+from referrals_demo.trace import reminder_state
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -99,6 +100,9 @@ def test_trace_shows_each_services_part_of_a_referral_that_went_through_the_pipe
     assert final["delivery_state"] == "delivered"
     assert final["provider_id"] == placements[-1]["provider_id"]
     assert {"accepted", "closed"} <= {r["response"] for r in final["responses"]}
+    # Its reminder is judged as notify's timers would judge it now: no longer wanted, and why.
+    assert final["reminder"]["open"] is False
+    assert final["reminder"]["closed_reason"] == f"assignment {final['stage']}"
     # outcomes: the episode found under outcomes' own key (its secret from OUTCOMES_EPISODE_KEY_SECRET).
     assert outcomes["episode_id"] == journey["episode_id"]
     assert outcomes["episode"]["profile"]["programme"] == decision["programme"]
@@ -172,3 +176,10 @@ def test_trace_refuses_an_argument_that_names_no_referral():
 
     assert result.exit_code == 2
     assert "neither a referral id (a UUID) nor source_system:source_referral_id" in result.output
+
+
+def test_a_waiting_reminder_on_an_answered_assignment_reads_as_one_that_will_not_be_sent():
+    closed = {"state": "waiting", "open": False, "closed_reason": "assignment accepted"}
+    assert reminder_state(closed) == "waiting, will not be sent: assignment accepted"
+    assert reminder_state(closed | {"open": True}) == "waiting"
+    assert reminder_state(closed | {"state": "not_needed"}) == "not_needed"

@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncpg
 from outcomes.domain.episode_key import episode_key
+from provider_notify.service_layer.deadlines import OPEN_AND_WHY_NOT
 from referral_schemas import referral_id_for
 from rich.console import Console
 from rich.table import Table
@@ -211,6 +212,22 @@ def describe_decision(decision: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------------- provider-notify
+def reminder_state(reminder: dict[str, Any]) -> str:
+    """A reminder's state for a reader. Notify marks one not needed only when it falls due, so
+    until then "waiting" on an assignment already answered would read as a promise to send it."""
+    if reminder["state"] == "waiting" and not reminder["open"]:
+        return f"waiting, will not be sent: {reminder['closed_reason']}"
+    return str(reminder["state"])
+
+
+# With whether each is still wanted, as notify's own timers judge it.
+REMINDERS = f"""
+SELECT r.assignment_id, r.remind_at, r.state, r.reason, r.reminded_at, r.scheduled_at, {OPEN_AND_WHY_NOT}
+FROM notify.reminders r JOIN notify.assignments a ON a.assignment_id = r.assignment_id
+WHERE r.assignment_id = ANY($2)
+"""  # noqa: S608 - the fragment is a constant
+
+
 async def _notify(conn: asyncpg.Connection, j: Journey) -> None:
     # Not `payload` whole: the assignment as sent holds the patient's contact details.
     rows = await conn.fetch(
@@ -237,8 +254,8 @@ async def _notify(conn: asyncpg.Connection, j: Journey) -> None:
     reminders = {
         r["assignment_id"]: dict(r)
         for r in await conn.fetch(
-            "SELECT assignment_id, remind_at, state, reason, reminded_at, scheduled_at"
-            " FROM notify.reminders WHERE assignment_id = ANY($1)",
+            REMINDERS,
+            datetime.now(UTC),
             ids,
         )
     }
@@ -287,7 +304,7 @@ async def _notify(conn: asyncpg.Connection, j: Journey) -> None:
                 Step(
                     reminder["scheduled_at"],
                     NOTIFY,
-                    f"reminder scheduled ({reminder['state']})",
+                    f"reminder scheduled ({reminder_state(reminder)})",
                     f"to {who}, {due}",
                     trace_id,
                 )

@@ -123,13 +123,14 @@ async def handle_status(event: Envelope[Any], uow: NotifyUnitOfWork, now: dateti
 # (contact deadline, when the assignment was made) -> when to remind, or None for no reminder
 Schedule = Callable[[datetime, datetime], datetime | None]
 
-# Of an assignment `a` at $1: whether a reminder is still wanted, and if not, why (both timers).
-_OPEN_AND_WHY_NOT = """a.stage = 'pending' AND a.contact_deadline > $1 AS open,
+# Of an assignment `a` at $1: whether a reminder is still wanted, and if not, why (both timers,
+# and `referrals trace`, which tells a reader whether a waiting reminder will go out).
+OPEN_AND_WHY_NOT = """a.stage = 'pending' AND a.contact_deadline > $1 AS open,
     CASE WHEN a.stage = 'pending' THEN 'contact deadline passed' ELSE 'assignment ' || a.stage END
         AS closed_reason"""
 # Reminder rows written with their assignments (`adapters.assignments`), not yet scheduled.
 UNSCHEDULED = f"""
-SELECT r.assignment_id, a.contact_deadline, a.created_at, {_OPEN_AND_WHY_NOT}
+SELECT r.assignment_id, a.contact_deadline, a.created_at, {OPEN_AND_WHY_NOT}
 FROM reminders r JOIN assignments a ON a.assignment_id = r.assignment_id
 WHERE r.state = 'unscheduled'
 ORDER BY a.contact_deadline LIMIT $2
@@ -145,7 +146,7 @@ WHERE r.assignment_id = u.assignment_id
 # or an expiry being recorded, so a reminder never lands on an assignment answered meanwhile.
 REMIND_DUE = f"""
 WITH due AS (
-    SELECT r.assignment_id, {_OPEN_AND_WHY_NOT},
+    SELECT r.assignment_id, {OPEN_AND_WHY_NOT},
         a.referral_id, a.channel, a.payload, a.contact_deadline, a.trace_headers,
         (a.attempts > 0 OR a.leased_until IS NOT NULL) AS delivery_started
     FROM reminders r JOIN assignments a ON a.assignment_id = r.assignment_id

@@ -53,6 +53,13 @@ class OutboxBuffer:
         self.payload.append(payload)
         self.headers.append(current_trace_headers())
 
+    def discard(self, event_id: UUID) -> None:
+        """Unstage an event before commit (one the handler's own work has since superseded)."""
+        i = self.id.index(event_id)
+        for column in (self.id, self.aggregatetype, self.aggregateid, self.type, self.topic, self.payload):
+            del column[i]
+        del self.headers[i]
+
     async def flush(self, conn: asyncpg.Connection) -> int:
         count = len(self.id)
         if count:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 
 import pytest
 from servicekit.resilience import is_transient
@@ -13,14 +14,37 @@ from triage.directory.load import default_directory
 pytestmark = pytest.mark.infra
 
 KEY = ("melton-referral", "steady_steps", "2026-03")  # 150 places a month in the directory
+NEXT = ("charnwood-referral", "steady_steps", "2026-03")  # 400
 
 
-async def reserved(pool) -> int:
+@dataclass(eq=False)
+class Referral:
+    """A reservation's holder: its options, best first, and where the ledger moved it."""
+
+    options: list[tuple[str, str, str]]
+    moves: list[tuple[str, str, str] | None] = field(default_factory=list)
+    movable: bool = True
+
+    def moved(self, to: tuple[str, str, str] | None) -> None:
+        self.moves.append(to)
+
+
+async def reserved(pool, key=KEY) -> int:
     async with pool.acquire() as conn:
         return await conn.fetchval(
             "SELECT coalesce((SELECT reserved FROM capacity"
             " WHERE service_id = $1 AND programme = $2 AND period = $3), 0)",
-            *KEY,
+            *key,
+        )
+
+
+async def leave_places(pool, key, places: int) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE capacity SET reserved = capacity - $4"
+            " WHERE service_id = $1 AND programme = $2 AND period = $3",
+            *key,
+            places,
         )
 
 
@@ -97,3 +121,101 @@ async def test_a_service_missing_from_the_directory_has_no_room(triage_pool):
     async with TriageUnitOfWork(triage_pool) as uow:
         await uow.capacity.load(directory, [gone])
         assert not uow.capacity.try_reserve(gone)
+
+
+async def test_a_place_taken_meanwhile_moves_its_holder_to_the_next_option_with_room(triage_pool):
+    directory = default_directory()
+    async with TriageUnitOfWork(triage_pool) as uow:
+        await uow.capacity.load(directory, [KEY, NEXT])  # writes the rows
+        await uow.commit()
+    await leave_places(triage_pool, KEY, 2)
+    await leave_places(triage_pool, NEXT, 1)
+    first, second = Referral([KEY, NEXT]), Referral([KEY, NEXT])
+    async with TriageUnitOfWork(triage_pool) as late:
+        await late.capacity.load(directory, [KEY, NEXT])
+        assert late.capacity.try_reserve(KEY, first)
+        assert late.capacity.try_reserve(KEY, second)  # the last two places, as read
+        async with TriageUnitOfWork(triage_pool) as other:
+            await other.capacity.load(directory, [KEY])
+            assert other.capacity.try_reserve(KEY)
+            await other.commit()
+        await late.commit()  # no CapacityTaken: the batch stands
+    # The later reservation is the one moved, to the next option; the first keeps its place.
+    assert (first.moves, second.moves) == ([], [NEXT])
+    assert await reserved(triage_pool, KEY) == await capacity_of(triage_pool, KEY)
+    assert await reserved(triage_pool, NEXT) == await capacity_of(triage_pool, NEXT)
+
+
+async def test_a_holder_with_no_option_left_is_moved_to_none_and_reserves_nothing(triage_pool):
+    directory = default_directory()
+    async with TriageUnitOfWork(triage_pool) as uow:
+        await uow.capacity.load(directory, [KEY, NEXT])
+        await uow.commit()
+    await leave_places(triage_pool, KEY, 1)
+    await leave_places(triage_pool, NEXT, 0)
+    holder = Referral([NEXT, KEY])
+    async with TriageUnitOfWork(triage_pool) as late:
+        await late.capacity.load(directory, [KEY, NEXT])
+        assert late.capacity.try_reserve(KEY, holder)
+        async with TriageUnitOfWork(triage_pool) as other:
+            await other.capacity.load(directory, [KEY])
+            assert other.capacity.try_reserve(KEY)
+            await other.commit()
+        await late.commit()
+    assert holder.moves == [None]
+    assert await reserved(triage_pool, KEY) == await capacity_of(triage_pool, KEY)
+    assert await reserved(triage_pool, NEXT) == await capacity_of(triage_pool, NEXT)
+
+
+async def test_an_option_another_instance_holds_locked_fails_the_batch_rather_than_wait(triage_pool):
+    directory = default_directory()
+    async with TriageUnitOfWork(triage_pool) as uow:
+        await uow.capacity.load(directory, [KEY, NEXT])
+        await uow.commit()
+    await leave_places(triage_pool, KEY, 1)
+    holder = Referral([KEY, NEXT])
+    async with TriageUnitOfWork(triage_pool) as late:
+        await late.capacity.load(directory, [KEY])
+        assert late.capacity.try_reserve(KEY, holder)
+        async with TriageUnitOfWork(triage_pool) as other:
+            await other.capacity.load(directory, [KEY])
+            assert other.capacity.try_reserve(KEY)
+            await other.commit()
+        async with triage_pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "SELECT 1 FROM capacity WHERE service_id = $1 AND programme = $2 AND period = $3 FOR UPDATE",
+                *NEXT,
+            )  # another instance settling, holding the next option's row
+            with pytest.raises(CapacityTaken) as taken:
+                await late.commit()
+    assert taken.value.keys == [KEY]
+    assert holder.moves == []
+    assert await reserved(triage_pool, KEY) == await capacity_of(triage_pool, KEY)
+    assert await reserved(triage_pool, NEXT) == 0
+
+
+async def capacity_of(pool, key) -> int:
+    async with pool.acquire() as conn:
+        return await conn.fetchval(
+            "SELECT capacity FROM capacity WHERE service_id = $1 AND programme = $2 AND period = $3", *key
+        )
+
+
+async def test_a_taken_place_whose_holder_cannot_move_fails_the_batch(triage_pool):
+    directory = default_directory()
+    async with TriageUnitOfWork(triage_pool) as uow:
+        await uow.capacity.load(directory, [KEY, NEXT])
+        await uow.commit()
+    await leave_places(triage_pool, KEY, 1)
+    holder = Referral([KEY, NEXT], movable=False)  # e.g. cancelled later in the same batch
+    async with TriageUnitOfWork(triage_pool) as late:
+        await late.capacity.load(directory, [KEY, NEXT])
+        assert late.capacity.try_reserve(KEY, holder)
+        async with TriageUnitOfWork(triage_pool) as other:
+            await other.capacity.load(directory, [KEY])
+            assert other.capacity.try_reserve(KEY)
+            await other.commit()
+        with pytest.raises(CapacityTaken):
+            await late.commit()
+    assert holder.moves == []
+    assert await reserved(triage_pool, NEXT) == 0

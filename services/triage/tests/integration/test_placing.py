@@ -12,6 +12,7 @@ from referral_schemas.enums import ReferralStatus
 from referral_schemas.events.assignment import AssignmentDeclined, AssignmentExpired
 from referral_schemas.events.referral import ReferralStatusChanged
 from referral_schemas.registry import AssignmentDeclinedV1, AssignmentExpiredV1, ReferralStatusV1
+from triage.adapters.capacity import CapacityLedger
 from triage.directory.load import PACKAGED
 from triage.directory.model import Directory
 
@@ -198,3 +199,125 @@ async def test_two_instances_placing_at_once_never_overfill_a_provider(make_tria
     assert len(assignments) == 10
     assert len(returned) == 30
     assert await first.reserved("melton-referral", "steady_steps") == 10
+
+
+MELTON_STEADY_STEPS = {
+    "residence.district": "melton",
+    "requested_programme": "steady_steps",
+    "demographics.age_years": 80,
+}
+
+
+async def placements_of(triage, referral_id):
+    async with triage.service.pool.acquire() as conn:
+        return await conn.fetch(
+            "SELECT service_id, state FROM placements WHERE referral_id = $1", referral_id
+        )
+
+
+def another_instance_takes_the_last_melton_place_before_commit(triage, monkeypatch, places=1) -> list[int]:
+    """Just before the next batch settles its capacity, another instance commits the last
+    `places` it counted on. Returns the count of settlements, to tell a batch applied again (two) from
+    one whose reservation was moved (one)."""
+    real = CapacityLedger.settle
+    settled: list[int] = []
+
+    async def settle(self, conn):
+        if not settled:
+            async with triage.service.pool.acquire() as other:
+                await other.execute(
+                    "UPDATE capacity SET reserved = reserved + $1"
+                    " WHERE service_id = 'melton-referral' AND programme = 'steady_steps'",
+                    places,
+                )
+        settled.append(1)
+        await real(self, conn)
+
+    monkeypatch.setattr(CapacityLedger, "settle", settle)
+    return settled
+
+
+async def test_a_referral_whose_place_was_taken_meanwhile_goes_to_its_next_option(
+    triage, make_accepted, monkeypatch
+):
+    await triage.deliver(make_accepted(**MELTON_STEADY_STEPS))  # writes the capacity rows
+    async with triage.service.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE capacity SET reserved = capacity - 1"
+            " WHERE service_id = 'melton-referral' AND programme = 'steady_steps'"
+        )
+    event, neighbour_first = make_accepted(**MELTON_STEADY_STEPS), make_accepted()
+    settled = another_instance_takes_the_last_melton_place_before_commit(triage, monkeypatch)
+    await triage.deliver(event, neighbour_first)
+    assert len(settled) == 1  # moved at commit, not the batch applied again
+    out = await triage.outbox(event.referral_id)
+    assert kinds(out) == ["referral.triaged", "assignment.created"]
+    assert out[0].data.decision.value == "assign"
+    assignment = out[1].data
+    assert assignment.service_id != "melton-referral"
+    assert assignment.fallback_district is not None
+    assert [tuple(p) for p in await placements_of(triage, event.referral_id)] == [
+        (assignment.service_id, "open")
+    ]
+    assert await triage.reserved(assignment.service_id, "steady_steps") == 1
+    assert (await triage.held(event.referral_id))[0] == "placing"
+    # The rest of the batch stands as it was decided, applied once.
+    assert kinds(await triage.outbox(neighbour_first.referral_id)) == [
+        "referral.triaged",
+        "assignment.created",
+    ]
+    async with triage.service.pool.acquire() as conn:
+        melton = await conn.fetchrow(
+            "SELECT capacity, reserved FROM capacity"
+            " WHERE service_id = 'melton-referral' AND programme = 'steady_steps'"
+        )
+    assert melton["reserved"] == melton["capacity"]
+
+
+async def test_a_referral_whose_last_possible_place_was_taken_meanwhile_goes_back_to_the_referrer(
+    triage, make_accepted, monkeypatch
+):
+    await triage.deliver(make_accepted(**MELTON_STEADY_STEPS))  # writes every option's capacity row
+    async with triage.service.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE capacity SET reserved = capacity - (service_id = 'melton-referral')::int"
+            " WHERE programme = 'steady_steps'"
+        )
+    event = make_accepted(**MELTON_STEADY_STEPS)
+    settled = another_instance_takes_the_last_melton_place_before_commit(triage, monkeypatch)
+    await triage.deliver(event)
+    assert len(settled) == 1
+    out = await triage.outbox(event.referral_id)
+    assert kinds(out) == ["referral.triaged"]
+    assert out[0].data.decision.value == "return_to_referrer"
+    assert out[0].data.reasons[-1].code == "placement.no_capacity"
+    assert await placements_of(triage, event.referral_id) == []
+    assert await triage.held(event.referral_id) == ("unplaced", None)
+
+
+async def test_a_taken_place_of_a_referral_cancelled_later_in_the_batch_is_not_moved_but_the_batch_redone(
+    triage, make_accepted, monkeypatch
+):
+    await triage.deliver(make_accepted(**MELTON_STEADY_STEPS))  # writes the capacity rows
+    async with triage.service.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE capacity SET reserved = capacity - 2"
+            " WHERE service_id = 'melton-referral' AND programme = 'steady_steps'"
+        )
+    kept, cancelled = make_accepted(**MELTON_STEADY_STEPS), make_accepted(**MELTON_STEADY_STEPS)
+    status = ReferralStatusChanged(
+        source_system=cancelled.data.source_system,
+        source_referral_id=cancelled.data.source_referral_id,
+        status=ReferralStatus.CANCELLED,
+    )
+    cancel = new_envelope(
+        ReferralStatusV1, status, producer="referral-intake", referral_id=cancelled.referral_id
+    )
+    settled = another_instance_takes_the_last_melton_place_before_commit(triage, monkeypatch, places=2)
+    await triage.deliver(kept, cancelled, cancel)
+    assert len(settled) == 2  # the taken place was the cancelled referral's: applied again
+    assert [p["state"] for p in await placements_of(triage, cancelled.referral_id)] == ["cancelled"]
+    assert (await triage.held(cancelled.referral_id))[0] == "cancelled"
+    moved = (await triage.outbox(kept.referral_id))[1].data
+    assert moved.service_id != "melton-referral"
+    assert [tuple(p) for p in await placements_of(triage, kept.referral_id)] == [(moved.service_id, "open")]

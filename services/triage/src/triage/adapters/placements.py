@@ -75,6 +75,10 @@ class PlacementRepository:
         await self.prefetch([referral_id])
         return self._referrals[referral_id]
 
+    def held(self, referral_id: uuid.UUID) -> TriagedReferral | None:
+        """The referral as this unit of work holds it now (fetched or saved before)."""
+        return self._referrals.get(referral_id)
+
     async def placements(self, referral_id: uuid.UUID) -> list[Placement]:
         await self.prefetch([referral_id])
         return self._placements[referral_id]
@@ -88,6 +92,11 @@ class PlacementRepository:
     def add_placement(self, placement: Placement) -> None:
         self._placements.setdefault(placement.referral_id, []).append(placement)
         self.save_placement(placement)
+
+    def drop_placement(self, placement: Placement) -> None:
+        """Unstage a placement added in this unit of work (its place was taken at commit)."""
+        self._placements[placement.referral_id].remove(placement)
+        del self._dirty_placements[placement.assignment_id]
 
     def save_placement(self, placement: Placement) -> None:
         self._dirty_placements[placement.assignment_id] = placement

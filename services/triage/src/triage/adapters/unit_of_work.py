@@ -13,3 +13,9 @@ class TriageUnitOfWork(UnitOfWork):
         super().__init__(pool)
         self.referrals = PlacementRepository(self)
         self.capacity = CapacityLedger(self)
+
+    async def commit(self) -> None:
+        # Settled first: a reservation moved there restates the rows and events the other
+        # repositories and the outbox write next.
+        await self.capacity.settle(self.connection)
+        await super().commit()

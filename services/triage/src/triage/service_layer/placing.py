@@ -76,23 +76,22 @@ async def handle_accepted(event: Envelope[Any], uow: TriageUnitOfWork, ctx: Tria
         TriageDecision.SIGNPOST: "signposted",
         TriageDecision.RETURN_TO_REFERRER: "returned",
     }[triaged.decision]
-    assignment: AssignmentCreated | None = None
     if triaged.decision is TriageDecision.ASSIGN and open_placement is None:
-        assignment = await _place(
+        placing = await _placing(
             uow,
             ctx,
-            rid,
+            event,
             accepted,
             triaged,
             working_days=decision.contact_deadline_working_days,
             attempt=1,
             tried=frozenset(),
             previous=None,
+            referral=None,
         )
-        if assignment is None:
-            triaged = _no_room(triaged)
-            state = "unplaced"
-    elif open_placement is not None:
+        placing.reserve()
+        return
+    if open_placement is not None:
         # An update while a provider already holds the referral: the placement stands (the
         # provider sees the referral's later events), only the decision is restated. A referral
         # already placed needs no provider again, so it does not take the contact details back.
@@ -107,8 +106,6 @@ async def handle_accepted(event: Envelope[Any], uow: TriageUnitOfWork, ctx: Tria
         )
     )
     _publish(uow, event, rid, ReferralTriagedV1, triaged)
-    if assignment is not None:
-        _publish(uow, event, rid, AssignmentCreatedV1, assignment)
 
 
 # ---------------------------------------------------------------------------- declined / expired
@@ -141,31 +138,22 @@ async def handle_reassignment(event: Envelope[Any], uow: TriageUnitOfWork, ctx: 
     accepted = ReferralAccepted.model_validate_json(referral.accepted)
     triaged = ReferralTriaged.model_validate_json(referral.decision)
     attempt = max(p.attempt for p in placements) + 1
-    assignment = None
-    if attempt <= ctx.max_attempts:
-        rules_days = ctx.rules().contact_deadline_days(triaged.priority.prioritised)
-        assignment = await _place(
-            uow,
-            ctx,
-            rid,
-            accepted,
-            triaged,
-            working_days=rules_days,
-            attempt=attempt,
-            tried=frozenset(p.service_id for p in placements),
-            previous=placement.assignment_id,
-        )
-    if assignment is None:
-        returned = _no_room(triaged, attempts_exhausted=attempt > ctx.max_attempts)
-        referral.state, referral.decision, referral.accepted = (
-            "unplaced",
-            returned.model_dump_json(),
-            None,
-        )
-        uow.referrals.save(referral)
-        _publish(uow, event, rid, ReferralTriagedV1, returned)
+    if attempt > ctx.max_attempts:
+        _unplaced(uow, event, rid, accepted.revision, triaged, attempts_exhausted=True)
         return
-    _publish(uow, event, rid, AssignmentCreatedV1, assignment)
+    placing = await _placing(
+        uow,
+        ctx,
+        event,
+        accepted,
+        triaged,
+        working_days=ctx.rules().contact_deadline_days(triaged.priority.prioritised),
+        attempt=attempt,
+        tried=frozenset(p.service_id for p in placements),
+        previous=placement.assignment_id,
+        referral=referral,
+    )
+    placing.reserve()
 
 
 # ---------------------------------------------------------------------------- status stream
@@ -224,10 +212,10 @@ def _open_placement(placements: Sequence[Placement]) -> Placement | None:
     return next((p for p in placements if p.state == "open"), None)
 
 
-async def _place(
+async def _placing(
     uow: TriageUnitOfWork,
     ctx: TriageContext,
-    rid: uuid.UUID,
+    cause: Envelope[Any],
     accepted: ReferralAccepted,
     triaged: ReferralTriaged,
     *,
@@ -235,9 +223,12 @@ async def _place(
     attempt: int,
     tried: frozenset[str],
     previous: uuid.UUID | None,
-) -> AssignmentCreated | None:
+    referral: TriagedReferral | None,
+) -> _Placing:
+    """The services that may take the referral, best first, with their capacity loaded."""
     assert triaged.programme is not None
     assert triaged.risk is not None
+    assert cause.referral_id is not None
     now = ctx.now()
     period = period_of(now.date())
     directory = ctx.directory()
@@ -250,42 +241,135 @@ async def _place(
         neighbours=ctx.neighbours(triaged.district),
         exclude_services=tried,
     )
-    keys: list[Key] = [(c.service.id, triaged.programme.value, period) for c in options]
-    await uow.capacity.load(directory, keys)
-    chosen = next((c for c, k in zip(options, keys, strict=True) if uow.capacity.try_reserve(k)), None)
-    if chosen is None:
-        return None
-    assignment_id = uuid.uuid4()
-    uow.referrals.add_placement(
-        Placement(
+    programme = triaged.programme.value
+    choices: dict[Key, Candidate] = {(c.service.id, programme, period): c for c in options}
+    await uow.capacity.load(directory, choices)
+    return _Placing(
+        uow,
+        cause,
+        cause.referral_id,
+        accepted,
+        triaged,
+        referral,
+        attempt,
+        previous,
+        ctx.deadline(now, working_days),
+        choices,
+    )
+
+
+@dataclass(eq=False)
+class _Placing:
+    """A referral being placed in this batch, with what its placement needs until commit: if
+    another instance took its place meanwhile, the capacity ledger moves it to its next option
+    with room (`moved`), and only this referral's rows and events are restated, where the whole
+    batch used to be applied again."""
+
+    uow: TriageUnitOfWork
+    cause: Envelope[Any]
+    rid: uuid.UUID
+    accepted: ReferralAccepted
+    triaged: ReferralTriaged
+    referral: TriagedReferral | None
+    """The referral's row; None for a first placement, which writes it and publishes the decision
+    (a reassignment's decision was published before)."""
+    attempt: int
+    previous: uuid.UUID | None
+    contact_deadline: datetime
+    choices: dict[Key, Candidate]
+    placement: Placement | None = None
+    assignment_event: uuid.UUID | None = None
+    decision_event: uuid.UUID | None = None
+
+    @property
+    def options(self) -> list[Key]:
+        return list(self.choices)
+
+    @property
+    def movable(self) -> bool:
+        # A later event in the batch (a cancellation, a new revision) may have changed the
+        # referral since: moving it then could undo that, so the batch is applied again instead.
+        return (
+            self.placement is not None
+            and self.placement.state == "open"
+            and self.referral is not None
+            and self.uow.referrals.held(self.rid) is self.referral
+            and self.referral.state == "placing"
+        )
+
+    def reserve(self) -> None:
+        ledger = self.uow.capacity
+        self._place(next((k for k in self.choices if ledger.try_reserve(k, self)), None))
+
+    def moved(self, to: Key | None) -> None:
+        assert self.placement is not None
+        assert self.assignment_event is not None
+        self.uow.referrals.drop_placement(self.placement)
+        self.uow.outbox.discard(self.assignment_event)
+        if to is None and self.decision_event is not None:
+            self.uow.outbox.discard(self.decision_event)  # restated below as a return
+        self._place(to)
+
+    def _place(self, key: Key | None) -> None:
+        uow, rid, accepted, triaged = self.uow, self.rid, self.accepted, self.triaged
+        if key is None:
+            _unplaced(uow, self.cause, rid, accepted.revision, triaged)
+            return
+        if self.referral is None:
+            self.referral = TriagedReferral(
+                rid, accepted.revision, "placing", triaged.model_dump_json(), accepted.model_dump_json()
+            )
+            uow.referrals.save(self.referral)
+            self.decision_event = _publish(uow, self.cause, rid, ReferralTriagedV1, triaged).event_id
+        assert triaged.programme is not None
+        assert triaged.risk is not None
+        chosen = self.choices[key]
+        assignment_id = uuid.uuid4()
+        self.placement = Placement(
             rid,
-            attempt,
+            self.attempt,
             assignment_id,
             chosen.service.id,
             chosen.service.organization_id,
             triaged.programme.value,
-            period,
+            key[2],
             "open",
         )
-    )
-    return AssignmentCreated(
-        assignment_id=assignment_id,
-        attempt=attempt,
-        provider_id=chosen.service.organization_id,
-        service_id=chosen.service.id,
-        programme=triaged.programme,
-        risk=triaged.risk,
-        prioritised=triaged.priority.prioritised,
-        contact_deadline=ctx.deadline(now, working_days),
-        patient_key=accepted.patient_key,
-        contact=accepted.contact,
-        referrer_ods_code=accepted.referrer_ods_code,
-        reasons=accepted.reasons,
-        reason_text=accepted.reason_text,
-        safety=accepted.safety,
-        reassigned_from=previous,
-        fallback_district=chosen.district if chosen.fallback else None,
-    )
+        uow.referrals.add_placement(self.placement)
+        assignment = AssignmentCreated(
+            assignment_id=assignment_id,
+            attempt=self.attempt,
+            provider_id=chosen.service.organization_id,
+            service_id=chosen.service.id,
+            programme=triaged.programme,
+            risk=triaged.risk,
+            prioritised=triaged.priority.prioritised,
+            contact_deadline=self.contact_deadline,
+            patient_key=accepted.patient_key,
+            contact=accepted.contact,
+            referrer_ods_code=accepted.referrer_ods_code,
+            reasons=accepted.reasons,
+            reason_text=accepted.reason_text,
+            safety=accepted.safety,
+            reassigned_from=self.previous,
+            fallback_district=chosen.district if chosen.fallback else None,
+        )
+        self.assignment_event = _publish(uow, self.cause, rid, AssignmentCreatedV1, assignment).event_id
+
+
+def _unplaced(
+    uow: TriageUnitOfWork,
+    cause: Envelope[Any],
+    rid: uuid.UUID,
+    revision: int,
+    triaged: ReferralTriaged,
+    *,
+    attempts_exhausted: bool = False,
+) -> None:
+    """No provider can take the referral: it goes back to the referrer, with the reason."""
+    returned = _no_room(triaged, attempts_exhausted=attempts_exhausted)
+    uow.referrals.save(TriagedReferral(rid, revision, "unplaced", returned.model_dump_json(), None))
+    _publish(uow, cause, rid, ReferralTriagedV1, returned)
 
 
 def _no_room(triaged: ReferralTriaged, *, attempts_exhausted: bool = False) -> ReferralTriaged:
@@ -312,5 +396,5 @@ def _no_room(triaged: ReferralTriaged, *, attempts_exhausted: bool = False) -> R
 
 def _publish(
     uow: TriageUnitOfWork, cause: Envelope[Any], rid: uuid.UUID, envelope_type: Any, data: Any
-) -> None:
-    uow.emit(envelope_type, data, producer=PRODUCER, referral_id=rid, caused_by=cause)
+) -> Envelope[Any]:
+    return uow.emit(envelope_type, data, producer=PRODUCER, referral_id=rid, caused_by=cause)

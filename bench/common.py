@@ -6,6 +6,7 @@ import os
 import platform
 import resource
 import subprocess
+import time
 from pathlib import Path
 
 from servicekit.provision import provision
@@ -33,7 +34,22 @@ def pct(values: list[float], p: float) -> float:
 
 
 def machine_line() -> str:
-    return f"machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}"
+    return (
+        f"machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()};"
+        f" reference loop {reference_loop_s():.3f} s"
+    )
+
+
+def reference_loop_s() -> float:
+    """CPU seconds for a fixed pure-Python loop, best of three, taken as a run ends. This shared
+    machine's speed drifts by half within an hour (the same code, minutes apart, cost 0.26 and
+    0.42 ms of CPU a decision), so figures are only compared between runs of similar reference."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        sum(i * i for i in range(1_000_000))
+        best = min(best, time.process_time() - started)
+    return best
 
 
 def kafka_pid() -> int | None:

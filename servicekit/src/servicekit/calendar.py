@@ -11,7 +11,7 @@ import importlib.resources
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
@@ -52,14 +52,22 @@ def add_working_days(start: datetime, days: int, holidays: BankHolidays) -> date
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
     local = start.astimezone(LONDON)
-    day, at = local.date(), local.timetz().replace(tzinfo=None)
-    if not holidays.is_working_day(day):
-        while not holidays.is_working_day(day):
-            day += timedelta(days=1)
-        at = _DAY_STARTS
+    day, from_start_of_day = _working_days_after(local.date(), days, holidays)
+    at = _DAY_STARTS if from_start_of_day else local.timetz().replace(tzinfo=None)
+    return datetime.combine(day, at, tzinfo=LONDON)
+
+
+# Every placement asks, nearly always about the same few days.
+@lru_cache(maxsize=1024)
+def _working_days_after(day: date, days: int, holidays: BankHolidays) -> tuple[date, bool]:
+    """The day `days` working days after `day`, and whether counting began at the next working
+    day's start (`day` was not one)."""
+    moved = not holidays.is_working_day(day)
+    while not holidays.is_working_day(day):
+        day += timedelta(days=1)
     remaining = days
     while remaining > 0:
         day += timedelta(days=1)
         if holidays.is_working_day(day):
             remaining -= 1
-    return datetime.combine(day, at, tzinfo=LONDON)
+    return day, moved

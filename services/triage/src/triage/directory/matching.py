@@ -36,6 +36,30 @@ def candidates(
     """Services able to take the referral: the patient's district first, then neighbours by
     distance (`neighbours`, nearest first). Within a district, larger monthly capacity first,
     then by id, so the order is stable."""
+    # Remembered per directory: every placement asks, and a few hundred questions cover them all.
+    key = (programme, risk, directory.age_band(age), district, tuple(neighbours), exclude_services)
+    known = directory.matches.get(key)
+    if known is None:
+        if len(directory.matches) >= MEMORY:
+            directory.matches.clear()
+        known = directory.matches[key] = tuple(
+            _candidates(directory, programme, risk, age, district, neighbours, exclude_services)
+        )
+    return list(known)
+
+
+MEMORY = 4096
+
+
+def _candidates(
+    directory: Directory,
+    programme: Programme,
+    risk: RiskLevel,
+    age: int,
+    district: District,
+    neighbours: Sequence[tuple[District, float]],
+    exclude_services: frozenset[str],
+) -> list[Candidate]:
     out: list[Candidate] = []
     seen: set[str] = set(exclude_services)
     for area, km, fallback in [(district, 0.0, False), *((d, k, True) for d, k in neighbours)]:

@@ -7,8 +7,10 @@ visible in `unserved`).
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Hashable
 from functools import cached_property
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from referral_schemas.enums import District, Programme, RiskLevel
@@ -79,6 +81,23 @@ class Directory(_Strict):
     organizations: list[Organization] = Field(min_length=1)
     locations: list[Location] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
+
+    def age_band(self, age: int) -> int:
+        """Ages in one band are admitted by exactly the same services (the bands are cut at every
+        service's age limits), so matching can be remembered per band rather than per age."""
+        return bisect.bisect_right(self._age_limits, age)
+
+    @cached_property
+    def _age_limits(self) -> list[int]:
+        limits = {s.eligibility.min_age for s in self.services}
+        limits |= {s.eligibility.max_age + 1 for s in self.services if s.eligibility.max_age is not None}
+        return sorted(limits)
+
+    @cached_property
+    def matches(self) -> dict[Hashable, tuple[Any, ...]]:
+        """Room for `matching.candidates` to remember its answers, which depend on this
+        directory only; a reloaded directory starts with none."""
+        return {}
 
     def offering(self, programme: Programme, district: District) -> tuple[Service, ...]:
         """The services running `programme` in `district`, larger monthly capacity first, then

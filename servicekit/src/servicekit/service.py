@@ -279,6 +279,18 @@ def _freeze_startup_objects() -> None:
     events survive long enough to be promoted to the oldest generation, so full collections come
     often, and each walked all of those objects again: 110 ms apiece in triage under load, a fifth
     of its time. Frozen objects are still freed by reference counting if released.
+
+    The youngest generation is collected every 10,000 allocations rather than 700: a batch makes
+    hundreds of thousands of objects that reference counting frees when the batch ends, and the
+    kit's own units of work and batches make no cycles (see `backref`), so frequent young
+    collections only promoted objects still in use, which then filled the oldest generation. In
+    triage this halved the collector's time (0.8 s to 0.3-0.45 s over 20,000 decisions) with no
+    change in peak RSS.
     """
     gc.collect()
     gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, older, oldest)
+
+
+YOUNG_COLLECTION_EVERY = 10_000

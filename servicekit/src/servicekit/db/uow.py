@@ -6,9 +6,10 @@ directly, or stage rows with `on_flush` so a batch of events costs one round tri
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar, cast
 from uuid import UUID
 
 import asyncpg
@@ -17,6 +18,17 @@ from referral_schemas import Contract, Envelope, new_envelope, topic_for
 from servicekit.db.outbox import OutboxBuffer
 
 Flusher = Callable[[asyncpg.Connection], Awaitable[None]]
+U = TypeVar("U", bound="UnitOfWork")
+
+
+def backref(uow: U) -> U:
+    """A repository's link back to its unit of work, as a weak proxy.
+
+    A plain reference made each unit of work a reference cycle (it holds its repositories, they
+    hold it), so a batch's unit of work and everything it staged outlived the batch until the
+    cyclic collector found them; that garbage, promoted meanwhile, made the full collections
+    frequent and slow. Through the proxy they are freed as the batch ends."""
+    return cast(U, weakref.proxy(uow))
 
 
 class UnitOfWork:

@@ -108,9 +108,9 @@ class EventConsumer:
     def subscribe(self, broker: KafkaBroker, *topics: str, group_id: str) -> None:
         """Register the batch subscriber on `broker`; offsets are committed by us, after commit."""
 
-        async def on_batch(message: Any) -> None:  # the batch's KafkaMessage (see _raw_decoder)
-            await self.apply_batch(message.raw_message)
-            self._acknowledge(message.raw_message, message.consumer)
+        async def on_batch(batch: Any) -> None:  # a _Batch (see _raw_decoder)
+            await self.apply_batch(batch.records)
+            self._acknowledge(batch.records, batch.consumer)
 
         broker.subscriber(
             *topics,
@@ -223,11 +223,15 @@ class EventConsumer:
         return None
 
     async def _apply_with_transient_retry(self, items: list[_Item]) -> None:
+        # The retrying object is a reference cycle, freed only by the collector: what its hook
+        # holds (the batch's events, once) lives until then, and made full collections frequent.
+        name, count = self.name, len(items)
+
         def before_sleep(state: Any) -> None:
-            TRANSIENT_RETRIES.labels(self.name).inc()
+            TRANSIENT_RETRIES.labels(name).inc()
             log.warning(
                 "transient failure applying %d event(s), retrying: %r",
-                len(items),
+                count,
                 state.outcome.exception() if state.outcome else None,
             )
 
@@ -316,8 +320,16 @@ class EventConsumer:
         )
 
 
-async def _raw_decoder(msg: Any) -> Any:
-    """The message itself as the body: the kit decodes each record itself (with DLQ on error),
-    and the handler then needs no injected `message`, which FastStream resolves in a worker
-    thread, one thread hop per batch."""
-    return msg
+@dataclass(frozen=True)
+class _Batch:
+    records: Sequence[ConsumerRecord]
+    consumer: AIOKafkaConsumer
+
+
+async def _raw_decoder(msg: Any) -> _Batch:
+    """The records and their consumer as the body: the kit decodes each record itself (with DLQ
+    on error), and the handler then needs no injected `message`, which FastStream resolves in a
+    worker thread, one thread hop per batch. Not the message itself: FastStream keeps the body
+    on the message, and a message holding itself was a reference cycle that kept every batch's
+    records alive until the cyclic collector ran."""
+    return _Batch(msg.raw_message, msg.consumer)

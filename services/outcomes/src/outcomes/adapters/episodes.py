@@ -17,7 +17,7 @@ from datetime import datetime
 import asyncpg
 from pydantic import TypeAdapter
 from referral_schemas.enums import KpiName
-from servicekit.db.uow import UnitOfWork
+from servicekit.db.uow import UnitOfWork, backref
 
 from outcomes.adapters.episode_cache import EpisodeCache, Held, new_version
 from outcomes.adapters.kpi_tallies import apply_deltas
@@ -59,7 +59,7 @@ _FACT_COLUMNS = ", ".join(f"f.{c}" for c in f"{_DIMENSIONS}, plus_groups, {_CONT
 
 class EpisodeRepository:
     def __init__(self, uow: UnitOfWork, cache: EpisodeCache) -> None:
-        self._uow = uow
+        self._uow = backref(uow)
         self._cache = cache
         self._known: dict[str, Episode | None] = {}
         self._dirty: dict[str, Episode] = {}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
-from servicekit.db.uow import UnitOfWork
+from servicekit.db.uow import UnitOfWork, backref
 
 KNOWN = "SELECT assignment_id FROM assignments WHERE assignment_id = ANY($1::uuid[])"
 # With each new assignment, its reminder's row, for the reminder timer to schedule
@@ -51,7 +51,7 @@ class NewAssignment:
 
 class AssignmentRepository:
     def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
+        self._uow = backref(uow)
         self._looked_up: set[uuid.UUID] = set()
         self._held: set[uuid.UUID] = set()  # stored before, or staged in this transaction
         self._staged: list[NewAssignment] = []

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 from referral_intake.domain.lifecycle import ACTIVE
 from referral_schemas.enums import ReferralStatus, SourceType
-from servicekit.db.uow import UnitOfWork
+from servicekit.db.uow import UnitOfWork, backref
 
 _ACTIVE = [s.value for s in ACTIVE]
 # Interpolated into queries below (S608 there): a constant, never input.
@@ -78,7 +78,7 @@ def _referral_from_row(row: asyncpg.Record) -> Referral:
 
 class ReferralRepository:
     def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
+        self._uow = backref(uow)
         self._known: dict[uuid.UUID, Referral | None] = {}
         self._patients_loaded: set[str] = set()
         self._by_patient: defaultdict[str, set[uuid.UUID]] = defaultdict(set)

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 import asyncpg
-from servicekit.db.uow import UnitOfWork
+from servicekit.db.uow import UnitOfWork, backref
 from servicekit.resilience import ConcurrentChange
 from triage.directory.model import Directory
 
@@ -84,7 +84,7 @@ WHERE c.service_id = d.s AND c.programme = d.p AND c.period = d.m
 
 class CapacityLedger:
     def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
+        self._uow = backref(uow)
         self._free: dict[Key, int] = {}
         self._delta: Counter[Key] = Counter()
         self._holders: dict[Key, list[Holder | None]] = {}  # each reservation, in order taken

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import asyncpg
-from servicekit.db.uow import UnitOfWork
+from servicekit.db.uow import UnitOfWork, backref
 
 
 @dataclass
@@ -37,7 +37,7 @@ class Placement:
 
 class PlacementRepository:
     def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
+        self._uow = backref(uow)
         self._referrals: dict[uuid.UUID, TriagedReferral | None] = {}
         self._placements: dict[uuid.UUID, list[Placement]] = {}
         self._dirty_referrals: dict[uuid.UUID, TriagedReferral] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import uuid
 from collections import defaultdict
 
@@ -467,3 +468,36 @@ async def test_the_relay_publishes_under_the_configured_topic_prefix(
         await producer.stop()
     out = await read_topic(kafka_bootstrap, prefixed, 1)
     assert [r.key.decode() for r in out] == [str(referral)]
+
+
+async def test_a_batchs_records_and_events_are_freed_when_it_ends_not_left_to_the_cyclic_collector(
+    harness, kafka_bootstrap
+):
+    h = harness
+    h.consumer.policy = dataclasses.replace(h.consumer.policy, batch_max_records=10)  # several batches
+    batch = [h.events.make(uuid.uuid4(), n) for n in range(50)]
+    await produce(
+        kafka_bootstrap, h.in_topic, [(str(e.referral_id).encode(), h.events.dump(e), []) for e in batch]
+    )
+
+    async def all_applied() -> bool:
+        return len(await h.applied()) == len(batch)
+
+    gc.collect()
+    gc.disable()
+    try:
+        await run_subscriber(h, all_applied)
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        left = [
+            o
+            for o in gc.garbage
+            if (isinstance(o, ConsumerRecord) and o.topic == h.in_topic)
+            or isinstance(o, UnitOfWork)
+            or type(o).__name__ == type(batch[0]).__name__
+        ]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert left == []

@@ -8,6 +8,7 @@ from referral_schemas.enums import Programme
 from referral_schemas.events.common import Reason
 from referral_schemas.events.referral import ReferralAccepted
 from triage.domain.facts import days_since_cardiac_event
+from triage.domain.reasons import reason
 from triage.domain.rules import Rules
 
 
@@ -23,29 +24,27 @@ def contraindications(
     diastolic_high = s.resting_bp_diastolic is not None and s.resting_bp_diastolic >= bp.diastolic_at_least
     if systolic_high or diastolic_high:
         found.append(
-            Reason(
-                code="contraindication.blood_pressure",
-                field="data.safety.resting_bp_systolic"
-                if systolic_high
-                else "data.safety.resting_bp_diastolic",
-                message=f"Resting blood pressure at or above {bp.systolic_at_least}/"
+            reason(
+                "contraindication.blood_pressure",
+                "data.safety.resting_bp_systolic" if systolic_high else "data.safety.resting_bp_diastolic",
+                f"Resting blood pressure at or above {bp.systolic_at_least}/"
                 f"{bp.diastolic_at_least} mmHg: please refer again once it is controlled.",
             )
         )
     if s.unstable_angina:
         found.append(
-            Reason(
-                code="contraindication.unstable_angina",
-                field="data.safety.unstable_angina",
-                message="Unstable angina: exercise is contraindicated until it is stabilised.",
+            reason(
+                "contraindication.unstable_angina",
+                "data.safety.unstable_angina",
+                "Unstable angina: exercise is contraindicated until it is stabilised.",
             )
         )
     if s.uncontrolled_arrhythmia:
         found.append(
-            Reason(
-                code="contraindication.uncontrolled_arrhythmia",
-                field="data.safety.uncontrolled_arrhythmia",
-                message="Uncontrolled arrhythmia: exercise is contraindicated until it is controlled.",
+            reason(
+                "contraindication.uncontrolled_arrhythmia",
+                "data.safety.uncontrolled_arrhythmia",
+                "Uncontrolled arrhythmia: exercise is contraindicated until it is controlled.",
             )
         )
     window = limits.recent_cardiac_event
@@ -54,12 +53,10 @@ def contraindications(
         exempt = programme in window.exempt_programmes and days >= window.exempt_from_day
         if not exempt:
             found.append(
-                Reason(
-                    code="contraindication.recent_cardiac_event",
-                    field="data.safety.recent_cardiac_event_date",
-                    message=_cardiac_message(
-                        window.excluded_days, window.exempt_programmes, window.exempt_from_day
-                    ),
+                reason(
+                    "contraindication.recent_cardiac_event",
+                    "data.safety.recent_cardiac_event_date",
+                    _cardiac_message(window.excluded_days, window.exempt_programmes, window.exempt_from_day),
                 )
             )
     return found

@@ -18,6 +18,7 @@ from triage.domain.deprivation import DeprivationLookup
 from triage.domain.facts import coded_reasons, facts_of
 from triage.domain.priority import priority_of
 from triage.domain.programmes import Selection, select
+from triage.domain.reasons import reason
 from triage.domain.risk import assess
 from triage.domain.rules import Rules
 
@@ -41,10 +42,10 @@ def _programme_reasons(selection: Selection, referral: ReferralAccepted) -> list
     out: list[Reason] = []
     if selection.request_refused and requested is not None:
         out.append(
-            Reason(
-                code="programme.request_not_eligible",
-                field="data.requested_programme",
-                message=f"The patient is outside the {_name(requested)} criteria (its ages, or the "
+            reason(
+                "programme.request_not_eligible",
+                "data.requested_programme",
+                f"The patient is outside the {_name(requested)} criteria (its ages, or the "
                 "circumstance it is for is not recorded), so the rules chose instead.",
             )
         )
@@ -53,13 +54,7 @@ def _programme_reasons(selection: Selection, referral: ReferralAccepted) -> list
         how = (
             "as requested by the referrer" if selection.requested else "the first programme the referral fits"
         )
-        out.append(
-            Reason(
-                code=f"programme.{programme.value}",
-                field=None,
-                message=f"{_name(programme).capitalize()}: {how}.",
-            )
-        )
+        out.append(reason(f"programme.{programme.value}", None, f"{_name(programme).capitalize()}: {how}."))
     return out
 
 
@@ -82,10 +77,10 @@ def decide(
     if stops:
         decision, reasons = TriageDecision.RETURN_TO_REFERRER, stops
     elif programme is None:
-        none_fits = Reason(
-            code="programme.none_fits",
-            field="data.reasons",
-            message="No programme's criteria fit this referral: universal offers suit it instead.",
+        none_fits = reason(
+            "programme.none_fits",
+            "data.reasons",
+            "No programme's criteria fit this referral: universal offers suit it instead.",
         )
         decision, reasons = TriageDecision.SIGNPOST, [*_programme_reasons(selection, referral), none_fits]
     else:

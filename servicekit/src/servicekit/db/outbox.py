@@ -8,11 +8,7 @@ import asyncpg
 
 from servicekit.observability.tracing import current_trace_headers
 
-INSERT_OUTBOX = """
-INSERT INTO outbox (id, aggregatetype, aggregateid, type, topic, payload, headers)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
-                     $6::text[], $7::text[])
-"""
+COLUMNS = ["id", "aggregatetype", "aggregateid", "type", "topic", "payload", "headers"]
 
 
 class OutboxBuffer:
@@ -63,15 +59,23 @@ class OutboxBuffer:
     async def flush(self, conn: asyncpg.Connection) -> int:
         count = len(self.id)
         if count:
-            await conn.execute(
-                INSERT_OUTBOX,
-                self.id,
-                self.aggregatetype,
-                self.aggregateid,
-                self.type,
-                self.topic,
-                self.payload,
-                self.headers,
+            # COPY, not an INSERT over arrays: asyncpg checks every array element for nesting
+            # (four isinstance calls against collections.abc each), and PostgreSQL unpacks the
+            # arrays again; COPY cost the client 2.4 µs a row against 9.1 (PostgreSQL 10.6
+            # against 11-13). The statement trigger that wakes the relay fires for COPY too.
+            await conn.copy_records_to_table(
+                "outbox",
+                records=zip(
+                    self.id,
+                    self.aggregatetype,
+                    self.aggregateid,
+                    self.type,
+                    self.topic,
+                    self.payload,
+                    self.headers,
+                    strict=True,
+                ),
+                columns=COLUMNS,
             )
             self._empty()
         return count

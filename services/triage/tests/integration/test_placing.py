@@ -321,3 +321,32 @@ async def test_a_taken_place_of_a_referral_cancelled_later_in_the_batch_is_not_m
     moved = (await triage.outbox(kept.referral_id))[1].data
     assert moved.service_id != "melton-referral"
     assert [tuple(p) for p in await placements_of(triage, kept.referral_id)] == [(moved.service_id, "open")]
+
+
+async def test_a_new_referral_another_instance_stored_meanwhile_is_applied_alone_and_changes_nothing(
+    triage, make_accepted, monkeypatch
+):
+    """A rebalance could let a second instance store a referral this batch found absent: its
+    rows are written by COPY, which the key then refuses, and the event applied alone sees it."""
+    event, other = make_accepted(), make_accepted()
+    real = CapacityLedger.settle
+    settled: list[int] = []
+
+    async def settle(self, conn):
+        if not settled:
+            async with triage.service.pool.acquire() as elsewhere:
+                await elsewhere.execute(
+                    "INSERT INTO referrals (referral_id, revision, state, decision)"
+                    " VALUES ($1, $2, 'placing', '{}')",
+                    event.referral_id,
+                    event.data.revision,
+                )
+        settled.append(1)
+        await real(self, conn)
+
+    monkeypatch.setattr(CapacityLedger, "settle", settle)
+    await triage.deliver(event, other)
+    assert await triage.outbox(event.referral_id) == []  # the other instance's decision stands
+    assert kinds(await triage.outbox(other.referral_id)) == ["referral.triaged", "assignment.created"]
+    async with triage.service.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM inbox") == 2

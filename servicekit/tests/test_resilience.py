@@ -68,44 +68,35 @@ async def test_a_non_transient_failure_is_raised_at_once():
     assert calls == 1
 
 
-async def test_backoff_is_bounded_not_a_hot_loop():
+async def sleeps_until_it_passes(failures: list[BaseException]) -> list[float]:
+    """The waits `retry_transient` chooses while an operation fails with `failures` in turn."""
     sleeps: list[float] = []
     retrying = retry_transient(max_delay_s=0.5)
     retrying.sleep = lambda s: sleeps.append(s) or asyncio.sleep(0)  # type: ignore[method-assign]
-    calls = 0
+    left = list(failures)
     async for attempt in retrying:
         with attempt:
-            calls += 1
-            if calls < 12:
-                raise ConnectionResetError("reset")
+            if left:
+                raise left.pop(0)
+    return sleeps
+
+
+async def test_backoff_is_bounded_not_a_hot_loop():
+    sleeps = await sleeps_until_it_passes([ConnectionResetError("reset")] * 11)
     assert len(sleeps) == 11
     assert all(0 < s <= 0.5 + 1e-9 for s in sleeps)
     assert sleeps[-1] > sleeps[0]
 
 
 async def test_a_lost_conflict_is_retried_at_once_a_few_times_then_backs_off():
-    sleeps: list[float] = []
-    retrying = retry_transient(max_delay_s=0.5)
-    retrying.sleep = lambda s: sleeps.append(s) or asyncio.sleep(0)  # type: ignore[method-assign]
-    calls = 0
-    async for attempt in retrying:
-        with attempt:
-            calls += 1
-            if calls <= IMMEDIATE_CONFLICT_RETRIES + 2:
-                raise ConcurrentChange("another instance took the last place")
+    lost = ConcurrentChange("another instance took the last place")
+    sleeps = await sleeps_until_it_passes([lost] * (IMMEDIATE_CONFLICT_RETRIES + 2))
     assert sleeps[:IMMEDIATE_CONFLICT_RETRIES] == [0.0] * IMMEDIATE_CONFLICT_RETRIES
     assert all(s > 0 for s in sleeps[IMMEDIATE_CONFLICT_RETRIES:])
     assert len(sleeps) == IMMEDIATE_CONFLICT_RETRIES + 2
 
 
 async def test_an_outage_backs_off_from_its_first_retry():
-    sleeps: list[float] = []
-    retrying = retry_transient(max_delay_s=0.5)
-    retrying.sleep = lambda s: sleeps.append(s) or asyncio.sleep(0)  # type: ignore[method-assign]
-    calls = 0
-    async for attempt in retrying:
-        with attempt:
-            calls += 1
-            if calls < 3:
-                raise ConnectionResetError("reset")
-    assert len(sleeps) == 2 and all(s > 0 for s in sleeps)
+    sleeps = await sleeps_until_it_passes([ConnectionResetError("reset")] * 2)
+    assert len(sleeps) == 2
+    assert all(s > 0 for s in sleeps)

@@ -123,22 +123,31 @@ async def test_a_service_missing_from_the_directory_has_no_room(triage_pool):
         assert not uow.capacity.try_reserve(gone)
 
 
+async def with_places_left(pool, left: dict[tuple[str, str, str], int]) -> None:
+    """Capacity rows written for the keys of `left`, each with that many places still free."""
+    async with TriageUnitOfWork(pool) as uow:
+        await uow.capacity.load(default_directory(), list(left))
+        await uow.commit()
+    for key, places in left.items():
+        await leave_places(pool, key, places)
+
+
+async def another_instance_takes_one(pool, key) -> None:
+    async with TriageUnitOfWork(pool) as other:
+        await other.capacity.load(default_directory(), [key])
+        assert other.capacity.try_reserve(key)
+        await other.commit()
+
+
 async def test_a_place_taken_meanwhile_moves_its_holder_to_the_next_option_with_room(triage_pool):
     directory = default_directory()
-    async with TriageUnitOfWork(triage_pool) as uow:
-        await uow.capacity.load(directory, [KEY, NEXT])  # writes the rows
-        await uow.commit()
-    await leave_places(triage_pool, KEY, 2)
-    await leave_places(triage_pool, NEXT, 1)
+    await with_places_left(triage_pool, {KEY: 2, NEXT: 1})
     first, second = Referral([KEY, NEXT]), Referral([KEY, NEXT])
     async with TriageUnitOfWork(triage_pool) as late:
         await late.capacity.load(directory, [KEY, NEXT])
         assert late.capacity.try_reserve(KEY, first)
         assert late.capacity.try_reserve(KEY, second)  # the last two places, as read
-        async with TriageUnitOfWork(triage_pool) as other:
-            await other.capacity.load(directory, [KEY])
-            assert other.capacity.try_reserve(KEY)
-            await other.commit()
+        await another_instance_takes_one(triage_pool, KEY)
         await late.commit()  # no CapacityTaken: the batch stands
     # The later reservation is the one moved, to the next option; the first keeps its place.
     assert (first.moves, second.moves) == ([], [NEXT])
@@ -148,19 +157,12 @@ async def test_a_place_taken_meanwhile_moves_its_holder_to_the_next_option_with_
 
 async def test_a_holder_with_no_option_left_is_moved_to_none_and_reserves_nothing(triage_pool):
     directory = default_directory()
-    async with TriageUnitOfWork(triage_pool) as uow:
-        await uow.capacity.load(directory, [KEY, NEXT])
-        await uow.commit()
-    await leave_places(triage_pool, KEY, 1)
-    await leave_places(triage_pool, NEXT, 0)
+    await with_places_left(triage_pool, {KEY: 1, NEXT: 0})
     holder = Referral([NEXT, KEY])
     async with TriageUnitOfWork(triage_pool) as late:
         await late.capacity.load(directory, [KEY, NEXT])
         assert late.capacity.try_reserve(KEY, holder)
-        async with TriageUnitOfWork(triage_pool) as other:
-            await other.capacity.load(directory, [KEY])
-            assert other.capacity.try_reserve(KEY)
-            await other.commit()
+        await another_instance_takes_one(triage_pool, KEY)
         await late.commit()
     assert holder.moves == [None]
     assert await reserved(triage_pool, KEY) == await capacity_of(triage_pool, KEY)
@@ -169,18 +171,12 @@ async def test_a_holder_with_no_option_left_is_moved_to_none_and_reserves_nothin
 
 async def test_an_option_another_instance_holds_locked_fails_the_batch_rather_than_wait(triage_pool):
     directory = default_directory()
-    async with TriageUnitOfWork(triage_pool) as uow:
-        await uow.capacity.load(directory, [KEY, NEXT])
-        await uow.commit()
-    await leave_places(triage_pool, KEY, 1)
+    await with_places_left(triage_pool, {KEY: 1})
     holder = Referral([KEY, NEXT])
     async with TriageUnitOfWork(triage_pool) as late:
         await late.capacity.load(directory, [KEY])
         assert late.capacity.try_reserve(KEY, holder)
-        async with TriageUnitOfWork(triage_pool) as other:
-            await other.capacity.load(directory, [KEY])
-            assert other.capacity.try_reserve(KEY)
-            await other.commit()
+        await another_instance_takes_one(triage_pool, KEY)
         async with triage_pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 "SELECT 1 FROM capacity WHERE service_id = $1 AND programme = $2 AND period = $3 FOR UPDATE",
@@ -203,18 +199,12 @@ async def capacity_of(pool, key) -> int:
 
 async def test_a_taken_place_whose_holder_cannot_move_fails_the_batch(triage_pool):
     directory = default_directory()
-    async with TriageUnitOfWork(triage_pool) as uow:
-        await uow.capacity.load(directory, [KEY, NEXT])
-        await uow.commit()
-    await leave_places(triage_pool, KEY, 1)
+    await with_places_left(triage_pool, {KEY: 1})
     holder = Referral([KEY, NEXT], movable=False)  # e.g. cancelled later in the same batch
     async with TriageUnitOfWork(triage_pool) as late:
         await late.capacity.load(directory, [KEY, NEXT])
         assert late.capacity.try_reserve(KEY, holder)
-        async with TriageUnitOfWork(triage_pool) as other:
-            await other.capacity.load(directory, [KEY])
-            assert other.capacity.try_reserve(KEY)
-            await other.commit()
+        await another_instance_takes_one(triage_pool, KEY)
         with pytest.raises(CapacityTaken):
             await late.commit()
     assert holder.moves == []

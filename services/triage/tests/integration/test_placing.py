@@ -215,26 +215,33 @@ async def placements_of(triage, referral_id):
         )
 
 
-def another_instance_takes_the_last_melton_place_before_commit(triage, monkeypatch, places=1) -> list[int]:
-    """Just before the next batch settles its capacity, another instance commits the last
-    `places` it counted on. Returns the count of settlements, to tell a batch applied again (two) from
-    one whose reservation was moved (one)."""
+def before_the_first_settlement(monkeypatch, act) -> list[int]:
+    """Runs `act()` (another instance's work, on its own connection) just before the next batch
+    settles its capacity. Returns the count of settlements, to tell a batch applied again (two)
+    from one settled in place (one)."""
     real = CapacityLedger.settle
     settled: list[int] = []
 
     async def settle(self, conn):
         if not settled:
-            async with triage.service.pool.acquire() as other:
-                await other.execute(
-                    "UPDATE capacity SET reserved = reserved + $1"
-                    " WHERE service_id = 'melton-referral' AND programme = 'steady_steps'",
-                    places,
-                )
+            await act()
         settled.append(1)
         await real(self, conn)
 
     monkeypatch.setattr(CapacityLedger, "settle", settle)
     return settled
+
+
+def another_instance_takes_the_last_melton_place_before_commit(triage, monkeypatch, places=1) -> list[int]:
+    async def take() -> None:
+        async with triage.service.pool.acquire() as other:
+            await other.execute(
+                "UPDATE capacity SET reserved = reserved + $1"
+                " WHERE service_id = 'melton-referral' AND programme = 'steady_steps'",
+                places,
+            )
+
+    return before_the_first_settlement(monkeypatch, take)
 
 
 async def test_a_referral_whose_place_was_taken_meanwhile_goes_to_its_next_option(
@@ -329,22 +336,16 @@ async def test_a_new_referral_another_instance_stored_meanwhile_is_applied_alone
     """A rebalance could let a second instance store a referral this batch found absent: its
     rows are written by COPY, which the key then refuses, and the event applied alone sees it."""
     event, other = make_accepted(), make_accepted()
-    real = CapacityLedger.settle
-    settled: list[int] = []
 
-    async def settle(self, conn):
-        if not settled:
-            async with triage.service.pool.acquire() as elsewhere:
-                await elsewhere.execute(
-                    "INSERT INTO referrals (referral_id, revision, state, decision)"
-                    " VALUES ($1, $2, 'placing', '{}')",
-                    event.referral_id,
-                    event.data.revision,
-                )
-        settled.append(1)
-        await real(self, conn)
+    async def store() -> None:
+        async with triage.service.pool.acquire() as elsewhere:
+            await elsewhere.execute(
+                "INSERT INTO referrals (referral_id, revision, state, decision) VALUES ($1, $2, 'placing', '{}')",
+                event.referral_id,
+                event.data.revision,
+            )
 
-    monkeypatch.setattr(CapacityLedger, "settle", settle)
+    before_the_first_settlement(monkeypatch, store)
     await triage.deliver(event, other)
     assert await triage.outbox(event.referral_id) == []  # the other instance's decision stands
     assert kinds(await triage.outbox(other.referral_id)) == ["referral.triaged", "assignment.created"]

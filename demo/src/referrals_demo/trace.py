@@ -465,7 +465,7 @@ def summaries(j: Journey) -> dict[str, str]:
         lines = []
         for a in held["assignments"]:
             refused = sum(1 for x in a["responses"] if x["outcome"] != "applied")
-            reminder = a["reminder"]["state"] if a["reminder"] else "none"
+            reminder = reminder_state(a["reminder"]) if a["reminder"] else "none"
             lines.append(
                 f"{a['provider_id']} by {a['channel']}: {a['delivery_state']}, at the provider {a['stage']}, "
                 f"{len(a['responses'])} response(s) ({refused} refused), reminder {reminder}"

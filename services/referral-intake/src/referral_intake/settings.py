@@ -15,9 +15,6 @@ class IntakeSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore")
 
     http_port: int = Field(8081, description="HTTP port (FHIR API, referral view, health, metrics)")
-    # A submission and the three events it makes are several times a kit event's size: batches
-    # of 500 took the process past 150 MB while a backlog drained (250: 131 MB, a tenth slower).
-    batch_max_records: int = Field(250, ge=1, description="Records per consumed batch")
     pseudonym_key: SecretStr = Field(
         SecretStr(LOCAL_PSEUDONYM_KEY),
         description="Key of the keyed hash that turns an NHS number into the patient_key",

@@ -9,7 +9,7 @@ from contextlib import nullcontext
 
 import pytest
 from servicekit.db.pool import connect, create_pool
-from servicekit.service import _freeze_startup_objects
+from servicekit.service import YOUNG_COLLECTION_EVERY, _prepare_collector
 
 _LOOKUP = "SELECT * FROM lookups WHERE id = ANY($1::uuid[])"
 
@@ -42,10 +42,13 @@ async def test_pooled_and_relay_connections_plan_every_execution_for_its_paramet
 
 def test_objects_built_before_start_are_left_out_of_full_collections():
     built_at_start_up = [{"rule": n} for n in range(1000)]
+    thresholds = gc.get_threshold()
     try:
-        _freeze_startup_objects()
+        _prepare_collector()
         assert gc.get_freeze_count() >= len(built_at_start_up)
         collected = {id(o) for o in gc.get_objects()}
         assert not any(id(o) in collected for o in built_at_start_up)
+        assert gc.get_threshold() == (YOUNG_COLLECTION_EVERY, *thresholds[1:])
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)

@@ -147,7 +147,7 @@ class Service:
                 await self.producer.start()
         if self.settings.relay_enabled:
             self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")
-        _freeze_startup_objects()
+        _prepare_collector()
         watch_gc_pauses()
         await self.broker.start()
         self._tasks = [
@@ -272,8 +272,9 @@ def run_service(name: str, build: Callable[[], Service]) -> None:
     asyncio.run(serve())
 
 
-def _freeze_startup_objects() -> None:
-    """Exempt what start-up built from the cyclic garbage collector's full collections.
+def _prepare_collector() -> None:
+    """Exempt what start-up built from the cyclic garbage collector's full collections, and
+    collect the youngest generation less often.
 
     Rules, directories, postcode data and compiled models live as long as the process. A batch's
     events survive long enough to be promoted to the oldest generation, so full collections come

@@ -215,6 +215,24 @@ async def placements_of(triage, referral_id):
         )
 
 
+async def melton_steady_steps_with_places_left(triage, make_accepted, places, *, elsewhere=None) -> None:
+    """Steady Steps capacity rows written for every option of a Melton patient (by placing one),
+    then `places` left at Melton and, unless None, `elsewhere` left at every other service."""
+    await triage.deliver(make_accepted(**MELTON_STEADY_STEPS))
+    async with triage.service.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE capacity SET reserved = capacity - $1"
+            " WHERE service_id = 'melton-referral' AND programme = 'steady_steps'",
+            places,
+        )
+        if elsewhere is not None:
+            await conn.execute(
+                "UPDATE capacity SET reserved = capacity - $1"
+                " WHERE service_id <> 'melton-referral' AND programme = 'steady_steps'",
+                elsewhere,
+            )
+
+
 def before_the_first_settlement(monkeypatch, act) -> list[int]:
     """Runs `act()` (another instance's work, on its own connection) just before the next batch
     settles its capacity. Returns the count of settlements, to tell a batch applied again (two)
@@ -247,12 +265,7 @@ def another_instance_takes_the_last_melton_place_before_commit(triage, monkeypat
 async def test_a_referral_whose_place_was_taken_meanwhile_goes_to_its_next_option(
     triage, make_accepted, monkeypatch
 ):
-    await triage.deliver(make_accepted(**MELTON_STEADY_STEPS))  # writes the capacity rows
-    async with triage.service.pool.acquire() as conn:
-        await conn.execute(
-            "UPDATE capacity SET reserved = capacity - 1"
-            " WHERE service_id = 'melton-referral' AND programme = 'steady_steps'"
-        )
+    await melton_steady_steps_with_places_left(triage, make_accepted, 1)
     event, neighbour_first = make_accepted(**MELTON_STEADY_STEPS), make_accepted()
     settled = another_instance_takes_the_last_melton_place_before_commit(triage, monkeypatch)
     await triage.deliver(event, neighbour_first)
@@ -284,12 +297,7 @@ async def test_a_referral_whose_place_was_taken_meanwhile_goes_to_its_next_optio
 async def test_a_referral_whose_last_possible_place_was_taken_meanwhile_goes_back_to_the_referrer(
     triage, make_accepted, monkeypatch
 ):
-    await triage.deliver(make_accepted(**MELTON_STEADY_STEPS))  # writes every option's capacity row
-    async with triage.service.pool.acquire() as conn:
-        await conn.execute(
-            "UPDATE capacity SET reserved = capacity - (service_id = 'melton-referral')::int"
-            " WHERE programme = 'steady_steps'"
-        )
+    await melton_steady_steps_with_places_left(triage, make_accepted, 1, elsewhere=0)
     event = make_accepted(**MELTON_STEADY_STEPS)
     settled = another_instance_takes_the_last_melton_place_before_commit(triage, monkeypatch)
     await triage.deliver(event)
@@ -305,12 +313,7 @@ async def test_a_referral_whose_last_possible_place_was_taken_meanwhile_goes_bac
 async def test_a_taken_place_of_a_referral_cancelled_later_in_the_batch_is_not_moved_but_the_batch_redone(
     triage, make_accepted, monkeypatch
 ):
-    await triage.deliver(make_accepted(**MELTON_STEADY_STEPS))  # writes the capacity rows
-    async with triage.service.pool.acquire() as conn:
-        await conn.execute(
-            "UPDATE capacity SET reserved = capacity - 2"
-            " WHERE service_id = 'melton-referral' AND programme = 'steady_steps'"
-        )
+    await melton_steady_steps_with_places_left(triage, make_accepted, 2)
     kept, cancelled = make_accepted(**MELTON_STEADY_STEPS), make_accepted(**MELTON_STEADY_STEPS)
     status = ReferralStatusChanged(
         source_system=cancelled.data.source_system,

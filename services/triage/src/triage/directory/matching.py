@@ -40,31 +40,17 @@ def candidates(
     key = (programme, risk, directory.age_band(age), district, tuple(neighbours), exclude_services)
     known = directory.matches.get(key)
     if known is None:
+        found: list[Candidate] = []
+        seen: set[str] = set(exclude_services)
+        for area, km, fallback in [(district, 0.0, False), *((d, k, True) for d, k in neighbours)]:
+            for s in directory.offering(programme, area):
+                if s.id not in seen and s.accepts(programme, risk, age, area):
+                    seen.add(s.id)
+                    found.append(Candidate(s, area, fallback, km))
         if len(directory.matches) >= MEMORY:
             directory.matches.clear()
-        known = directory.matches[key] = tuple(
-            _candidates(directory, programme, risk, age, district, neighbours, exclude_services)
-        )
+        known = directory.matches[key] = tuple(found)
     return list(known)
 
 
 MEMORY = 4096
-
-
-def _candidates(
-    directory: Directory,
-    programme: Programme,
-    risk: RiskLevel,
-    age: int,
-    district: District,
-    neighbours: Sequence[tuple[District, float]],
-    exclude_services: frozenset[str],
-) -> list[Candidate]:
-    out: list[Candidate] = []
-    seen: set[str] = set(exclude_services)
-    for area, km, fallback in [(district, 0.0, False), *((d, k, True) for d, k in neighbours)]:
-        for s in directory.offering(programme, area):
-            if s.id not in seen and s.accepts(programme, risk, age, area):
-                seen.add(s.id)
-                out.append(Candidate(s, area, fallback, km))
-    return out

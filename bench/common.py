@@ -110,5 +110,5 @@ def _is_postgres(pid: int) -> bool:
 
 def cpu_line(label: str, used: dict[str, float], inputs: int) -> str:
     """CPU milliseconds per input, by process: what bounds the rate on a machine of few cores."""
-    cells = ", ".join(f"{name} {s * 1000 / inputs:.2f}" for name, s in used.items())
+    cells = ", ".join(f"{name} {s * 1000 / inputs:.3f}" for name, s in used.items())
     return f"{label}: CPU ms per input: {cells}; all {sum(used.values()) * 1000 / inputs:.2f}"

@@ -68,6 +68,7 @@ async def test_migrations_apply_once_and_a_rerun_is_a_no_op(test_database_url):
         "kit-0001-inbox-outbox",
         "kit-0002-outbox-text-payload",
         "kit-0003-relay-deletes-published",
+        "kit-0004-outbox-lz4",
     ]
     assert second == []
     conn = await asyncpg.connect(dsn)

@@ -12,6 +12,10 @@ from triage.domain.rules import Fact, Rules
 # only how far down the deciles local priority reaches.
 CORE20_MAX_DECILE = 2
 
+# Each decision lists groups and areas in these orders; iterating an enum class is a call per member.
+_GROUP_ORDER = tuple(PlusGroup)
+_AREA_ORDER = tuple(ClinicalArea)
+
 
 def _deprivation(
     referral: ReferralAccepted, lookup: DeprivationLookup
@@ -33,7 +37,7 @@ def plus_groups(referral: ReferralAccepted, rules: Rules) -> list[PlusGroup]:
         PlusGroup.SEVERE_MENTAL_ILLNESS: flags.severe_mental_illness,
         PlusGroup.CARER: flags.carer,
     }
-    return [g for g in PlusGroup if present[g]]
+    return [g for g in _GROUP_ORDER if present[g]]
 
 
 def priority_of(
@@ -45,19 +49,13 @@ def priority_of(
 ) -> Priority:
     decile, source = _deprivation(referral, lookup)
     groups = plus_groups(referral, rules)
-    areas = [
-        area
-        for area, trigger in rules.priority.clinical_areas.items()
-        if codes.intersection(trigger.codes)
-        or facts.intersection(trigger.facts)
-        or set(groups).intersection(trigger.plus_groups)
-    ]
+    areas = rules.priority.areas_triggered(codes, facts, groups)
     deprived = decile is not None and decile <= rules.priority.prioritised_max_decile
     return Priority(
         core20=decile is not None and decile <= CORE20_MAX_DECILE,
         imd_decile=decile,
         deprivation_source=source,
         plus_groups=groups,
-        clinical_areas=[a for a in ClinicalArea if a in areas],
+        clinical_areas=[a for a in _AREA_ORDER if a in areas],
         prioritised=deprived or bool(groups) or bool(areas),
     )

@@ -23,14 +23,6 @@ class Selection:
         return self.rule.programme if self.rule is not None else None
 
 
-def _matches(rule: ProgrammeRule, codes: frozenset[str], facts: frozenset[Fact]) -> bool:
-    return bool(rule.codes & codes) or any(f in facts for f in rule.facts)
-
-
-def _eligible(rule: ProgrammeRule, age: int, codes: frozenset[str], facts: frozenset[Fact]) -> bool:
-    return rule.admits_age(age) and _matches(rule, codes, facts)
-
-
 def select(
     rules: Rules,
     *,
@@ -40,7 +32,8 @@ def select(
     requested: Programme | None,
 ) -> Selection:
     ordered = rules.by_precedence
-    fitting = [r for r in ordered if _eligible(r, age, codes, facts)]
+    matching = rules.matching(codes, facts)
+    fitting = [r for r in matching if r.admits_age(age)]
     chosen: ProgrammeRule | None = None
     honoured = False
     if requested is not None:
@@ -55,23 +48,15 @@ def select(
         rule=chosen,
         requested=honoured,
         request_refused=requested is not None and not honoured,
-        condition_group=_condition_group(ordered, chosen, codes, facts),
+        condition_group=_condition_group(matching, chosen),
     )
 
 
-def _condition_group(
-    ordered: Sequence[ProgrammeRule],
-    chosen: ProgrammeRule | None,
-    codes: frozenset[str],
-    facts: frozenset[Fact],
-) -> ConditionGroup:
+def _condition_group(matching: Sequence[ProgrammeRule], chosen: ProgrammeRule | None) -> ConditionGroup:
     # The group of the rule that placed the referral when it matched on the referral itself;
     # otherwise (taken on request, signposted, or too young or old for the matching rule) the
     # first rule the codes or facts match regardless of age, so that commissioners still see
     # what the referral was about.
-    if chosen is not None and _matches(chosen, codes, facts):
+    if chosen is not None and any(r is chosen for r in matching):
         return chosen.condition_group
-    for rule in ordered:
-        if _matches(rule, codes, facts):
-            return rule.condition_group
-    return ConditionGroup.OTHER
+    return matching[0].condition_group if matching else ConditionGroup.OTHER

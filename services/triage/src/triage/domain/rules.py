@@ -9,14 +9,17 @@ wrongly later.
 from __future__ import annotations
 
 import importlib.resources
+from collections.abc import Iterable
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from referral_schemas.enums import ClinicalArea, ConditionGroup, PlusGroup, Programme, UniversalOffer
 from triage.datafiles import DataFileError, load_yaml_model, model_from_document
+
+T = TypeVar("T")
 
 PACKAGED = "triage-rules.yaml"
 
@@ -133,10 +136,42 @@ class AreaTrigger(_Data):
     plus_groups: list[PlusGroup] = Field(default_factory=list)
 
 
+_AreasBy = dict[T, set[ClinicalArea]]
+
+
 class PriorityRules(_Data):
     prioritised_max_decile: int = Field(ge=2, le=10)
     ethnic_minority_categories: list[EthnicCategoryCode]
     clinical_areas: dict[ClinicalArea, AreaTrigger]
+
+    def areas_triggered(
+        self, codes: frozenset[str], facts: frozenset[Fact], groups: Iterable[PlusGroup]
+    ) -> set[ClinicalArea]:
+        """The clinical areas any of `codes`, `facts` or `groups` trigger (looked up, as for
+        programmes, rather than trying every area's lists)."""
+        by_code, by_fact, by_group = self._triggers
+        areas: set[ClinicalArea] = set()
+        for code in codes:
+            areas.update(by_code.get(code, ()))
+        for fact in facts:
+            areas.update(by_fact.get(fact, ()))
+        for group in groups:
+            areas.update(by_group.get(group, ()))
+        return areas
+
+    @cached_property
+    def _triggers(self) -> tuple[_AreasBy[str], _AreasBy[Fact], _AreasBy[PlusGroup]]:
+        by_code: _AreasBy[str] = {}
+        by_fact: _AreasBy[Fact] = {}
+        by_group: _AreasBy[PlusGroup] = {}
+        for area, trigger in self.clinical_areas.items():
+            for code in trigger.codes:
+                by_code.setdefault(code, set()).add(area)
+            for fact in trigger.facts:
+                by_fact.setdefault(fact, set()).add(area)
+            for group in trigger.plus_groups:
+                by_group.setdefault(group, set()).add(area)
+        return by_code, by_fact, by_group
 
 
 class Rules(_Data):
@@ -192,6 +227,29 @@ class Rules(_Data):
     @cached_property
     def known_codes(self) -> frozenset[str]:
         return frozenset(c for r in self.programmes for c in r.codes)
+
+    def matching(self, codes: frozenset[str], facts: frozenset[Fact]) -> list[ProgrammeRule]:
+        """The programme rules any of `codes` or `facts` match, at any age, in the order they
+        are tried: a referral carries a few codes, so looking them up beats trying every rule."""
+        by_code, by_fact = self._positions
+        at: set[int] = set()
+        for code in codes:
+            at.update(by_code.get(code, ()))
+        for fact in facts:
+            at.update(by_fact.get(fact, ()))
+        order = self.by_precedence
+        return [order[i] for i in sorted(at)]
+
+    @cached_property
+    def _positions(self) -> tuple[dict[str, list[int]], dict[Fact, list[int]]]:
+        by_code: dict[str, list[int]] = {}
+        by_fact: dict[Fact, list[int]] = {}
+        for i, rule in enumerate(self.by_precedence):
+            for code in rule.codes:
+                by_code.setdefault(code, []).append(i)
+            for fact in rule.facts:
+                by_fact.setdefault(fact, []).append(i)
+        return by_code, by_fact
 
     def contact_deadline_days(self, prioritised: bool) -> int:
         d = self.contact_deadline_working_days

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
-from referral_schemas.enums import Programme
-from triage.domain.rules import RulesError, default_rules, load_rules
+from referral_schemas.enums import PlusGroup, Programme
+from triage.domain.rules import Fact, RulesError, default_rules, load_rules
 
 PACKAGED = Path(__file__).parents[2] / "src" / "triage" / "rules" / "triage-rules.yaml"
 
@@ -193,3 +193,32 @@ def test_a_missing_file_is_refused_naming_it(tmp_path) -> None:
     path = tmp_path / "absent.yaml"
     with pytest.raises(RulesError, match=rf"^{path}: cannot be read"):
         load_rules(path)
+
+
+def test_the_rules_a_referral_matches_are_those_its_codes_or_facts_name_in_precedence_order() -> None:
+    rules = default_rules()
+    codes = [*sorted(rules.known_codes), "0000000"]  # and a code no rule knows
+    for i, code in enumerate(codes):
+        for fact in [None, *Fact]:
+            referral_codes = frozenset({code, codes[(i * 7) % len(codes)]})
+            facts = frozenset() if fact is None else frozenset({fact})
+            every_rule_tried = [
+                r for r in rules.by_precedence if r.codes & referral_codes or set(r.facts) & facts
+            ]
+            assert rules.matching(referral_codes, facts) == every_rule_tried
+
+
+def test_the_clinical_areas_triggered_are_those_any_trigger_names() -> None:
+    priority = default_rules().priority
+    codes = [*sorted({c for t in priority.clinical_areas.values() for c in t.codes}), "0000000"]
+    for code in codes:
+        for fact in [None, *Fact]:
+            for group in [None, *PlusGroup]:
+                facts = frozenset() if fact is None else frozenset({fact})
+                groups = [] if group is None else [group]
+                every_area_tried = {
+                    area
+                    for area, t in priority.clinical_areas.items()
+                    if code in t.codes or facts & set(t.facts) or set(groups) & set(t.plus_groups)
+                }
+                assert priority.areas_triggered(frozenset({code}), facts, groups) == every_area_tried

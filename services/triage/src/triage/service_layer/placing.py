@@ -23,6 +23,7 @@ from referral_schemas.enums import District, ReferralStatus, TriageDecision
 from referral_schemas.events.assignment import AssignmentCreated
 from referral_schemas.events.common import Reason
 from referral_schemas.events.referral import ReferralAccepted, ReferralTriaged
+from referral_schemas.ids import new_random_id
 from referral_schemas.registry import AssignmentCreatedV1, ReferralTriagedV1
 from triage.adapters.capacity import Key
 from triage.adapters.placements import Placement, TriagedReferral
@@ -324,7 +325,7 @@ class _Placing:
         assert triaged.programme is not None
         assert triaged.risk is not None
         chosen = self.choices[key]
-        assignment_id = uuid.uuid4()
+        assignment_id = new_random_id()
         self.placement = Placement(
             rid,
             self.attempt,

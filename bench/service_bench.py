@@ -23,7 +23,9 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.producer.message_accumulator import BatchBuilder
 from referral_schemas import Envelope, dump_event
+from servicekit.db.relay import KeyPartitions
 from servicekit.messaging.admin import delete_topics, ensure_topics
 from servicekit.settings import InfraSettings
 from servicekit.stack.control import platform_topics
@@ -102,6 +104,10 @@ def records_of(events: Iterable[Envelope[Any]]) -> list[tuple[bytes, bytes]]:
 async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]], rate: float | None) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=512 * 1024)
     await producer.start()
+    if rate is None:
+        await _send_backlog(producer, topic, records)
+        await producer.stop()
+        return
     start = time.perf_counter()
     pending = []
     for i, (key, value) in enumerate(records):
@@ -112,6 +118,26 @@ async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]
                 await asyncio.sleep(delay)
     await asyncio.gather(*pending)
     await producer.stop()
+
+
+async def _send_backlog(producer: AIOKafkaProducer, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    """The records as whole record batches per partition, all built before the first is sent: a
+    backlog for instances already running is produced while they are measured, on the same
+    cores. For 20,000 referrals a send() per record took this process 0.55-0.69 s of CPU, whole
+    batches 0.35-0.41 s, most of it before anything is sent."""
+    keys = KeyPartitions(producer)
+    await keys.look_up([topic])
+    batches: list[tuple[int, BatchBuilder]] = []
+    open_batches: dict[int, BatchBuilder] = {}
+    for key, value in records:
+        partition = keys.of(topic, key)
+        batch = open_batches.get(partition)
+        if batch is None or batch.append(key=key, value=value, timestamp=None) is None:
+            batch = open_batches[partition] = producer.create_batch()
+            batch.append(key=key, value=value, timestamp=None)
+            batches.append((partition, batch))
+    sent = [await producer.send_batch(batch, topic, partition=partition) for partition, batch in batches]
+    await asyncio.gather(*sent)
 
 
 async def answer_times(

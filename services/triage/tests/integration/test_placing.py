@@ -71,6 +71,7 @@ async def test_a_decline_gives_the_place_back_and_places_the_referral_elsewhere(
     assert await triage.reserved(second.service_id, "exercise_referral") == 1
     await triage.deliver(declined(event, first))  # the same decline again: nothing more
     assert len(await triage.outbox(event.referral_id)) == 3
+    assert await placements_without_their_referral(triage) == 0
 
 
 async def test_an_expired_assignment_is_placed_again(triage, make_accepted):
@@ -199,6 +200,16 @@ async def test_two_instances_placing_at_once_never_overfill_a_provider(make_tria
     assert len(assignments) == 10
     assert len(returned) == 30
     assert await first.reserved("melton-referral", "steady_steps") == 10
+    assert await placements_without_their_referral(first) == 0
+
+
+async def placements_without_their_referral(triage) -> int:
+    """Placements whose referral row is missing (no foreign key stops one: see migration 0004)."""
+    async with triage.service.pool.acquire() as conn:
+        return await conn.fetchval(
+            "SELECT count(*) FROM placements p"
+            " WHERE NOT EXISTS (SELECT 1 FROM referrals r WHERE r.referral_id = p.referral_id)"
+        )
 
 
 MELTON_STEADY_STEPS = {
@@ -281,6 +292,7 @@ async def test_a_referral_whose_place_was_taken_meanwhile_goes_to_its_next_optio
     ]
     assert await triage.reserved(assignment.service_id, "steady_steps") == 1
     assert (await triage.held(event.referral_id))[0] == "placing"
+    assert await placements_without_their_referral(triage) == 0
     # The rest of the batch stands as it was decided, applied once.
     assert kinds(await triage.outbox(neighbour_first.referral_id)) == [
         "referral.triaged",

@@ -78,7 +78,7 @@ async def handle_accepted(event: Envelope[Any], uow: TriageUnitOfWork, ctx: Tria
         TriageDecision.RETURN_TO_REFERRER: "returned",
     }[triaged.decision]
     if triaged.decision is TriageDecision.ASSIGN and open_placement is None:
-        placing = await _placing(
+        await _start_placing(
             uow,
             ctx,
             event,
@@ -90,7 +90,6 @@ async def handle_accepted(event: Envelope[Any], uow: TriageUnitOfWork, ctx: Tria
             previous=None,
             referral=None,
         )
-        placing.reserve()
         return
     if open_placement is not None:
         # An update while a provider already holds the referral: the placement stands (the
@@ -142,7 +141,7 @@ async def handle_reassignment(event: Envelope[Any], uow: TriageUnitOfWork, ctx: 
     if attempt > ctx.max_attempts:
         _unplaced(uow, event, rid, accepted.revision, triaged, attempts_exhausted=True)
         return
-    placing = await _placing(
+    await _start_placing(
         uow,
         ctx,
         event,
@@ -154,7 +153,6 @@ async def handle_reassignment(event: Envelope[Any], uow: TriageUnitOfWork, ctx: 
         previous=placement.assignment_id,
         referral=referral,
     )
-    placing.reserve()
 
 
 # ---------------------------------------------------------------------------- status stream
@@ -213,7 +211,7 @@ def _open_placement(placements: Sequence[Placement]) -> Placement | None:
     return next((p for p in placements if p.state == "open"), None)
 
 
-async def _placing(
+async def _start_placing(
     uow: TriageUnitOfWork,
     ctx: TriageContext,
     cause: Envelope[Any],
@@ -225,8 +223,9 @@ async def _placing(
     tried: frozenset[str],
     previous: uuid.UUID | None,
     referral: TriagedReferral | None,
-) -> _Placing:
-    """The services that may take the referral, best first, with their capacity loaded."""
+) -> None:
+    """Load the capacity of the services that may take the referral, best first, and reserve
+    the first with room (or return the referral); the reservation is settled at commit."""
     assert triaged.programme is not None
     assert triaged.risk is not None
     assert cause.referral_id is not None
@@ -245,7 +244,7 @@ async def _placing(
     programme = triaged.programme.value
     choices: dict[Key, Candidate] = {(c.service.id, programme, period): c for c in options}
     await uow.capacity.load(directory, choices)
-    return _Placing(
+    _Placing(
         uow,
         cause,
         cause.referral_id,
@@ -256,7 +255,7 @@ async def _placing(
         previous,
         ctx.deadline(now, working_days),
         choices,
-    )
+    ).reserve()
 
 
 @dataclass(eq=False)

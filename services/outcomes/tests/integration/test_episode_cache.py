@@ -11,6 +11,7 @@ import pytest
 from outcomes.adapters.episodes import EPISODE_JSON
 from outcomes.adapters.unit_of_work import OutcomesUnitOfWork
 from outcomes.bootstrap import bootstrap
+from outcomes.service_layer.recording import handle_triaged
 from servicekit.testing import event_records
 
 from .conftest import activity, delivered, triaged
@@ -104,3 +105,30 @@ async def test_a_state_written_by_hand_clears_the_version_and_is_read_by_the_nex
         date(2026, 3, 9),
         date(2026, 3, 12),
     )
+
+
+async def test_an_episode_held_from_a_rolled_back_opening_is_not_taken_as_stored(outcomes):
+    rid = uuid.uuid4()
+    episode_id = outcomes.keys.episode(rid)
+
+    async def fail_after_the_episodes_are_written(conn) -> None:
+        raise Boom
+
+    with pytest.raises(Boom):
+        async with outcomes.service.uow() as uow:
+            assert isinstance(uow, OutcomesUnitOfWork)
+            await handle_triaged(triaged(rid), uow, outcomes.keys)
+            uow.on_flush(fail_after_the_episodes_are_written)
+            await uow.commit()
+    assert await outcomes.rows("SELECT 1 FROM episodes WHERE episode_id = $1", episode_id) == []
+
+    # Held in memory from the write that was rolled back, stored nowhere: the step waits for
+    # the episode to open, and is applied when it does.
+    await outcomes.deliver(activity(rid, "accepted", DAY))
+    assert await outcomes.episode(rid) is None
+    assert len(await outcomes.rows("SELECT 1 FROM parked WHERE episode_id = $1", episode_id)) == 1
+
+    await outcomes.deliver(triaged(rid))
+    episode = await outcomes.episode(rid)
+    assert episode is not None and episode.milestones.accepted_on == DAY
+    assert await outcomes.rows("SELECT 1 FROM parked") == []

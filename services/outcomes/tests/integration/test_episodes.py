@@ -132,3 +132,9 @@ async def test_an_episode_for_a_child_is_refused_with_the_events_waiting_for_it(
     assert codes == ["profile.invalid", "profile.invalid"]
     assert await outcomes.rows("SELECT * FROM parked") == []
     assert await outcomes.episode(rid) is None
+
+
+async def test_episode_pages_keep_room_for_the_next_version_of_their_rows(outcomes):
+    # Each event rewrites its episode's row; free space in the page lets that stay in place.
+    [(options,)] = await outcomes.rows("SELECT reloptions FROM pg_class WHERE oid = 'episodes'::regclass")
+    assert "fillfactor=70" in options

@@ -16,7 +16,7 @@ from .test_accumulator import _PLACEHOLDER_PROFILE, EPISODES, histories
 def test_a_fact_counts_in_the_cells_its_episode_counts_in(episode):
     fact = kpi_fact(episode)
     for by in DIMENSIONS:
-        assert fact_values(fact, by) == dimension_values(episode, by), by
+        assert fact_values(fact.placement, by) == dimension_values(episode, by), by
 
 
 def _add_tallies(stored: dict, changes: list) -> None:

@@ -21,7 +21,7 @@ from servicekit.db.uow import UnitOfWork, backref
 
 from outcomes.adapters.episode_cache import EpisodeCache, Held, new_version
 from outcomes.adapters.kpi_tallies import apply_deltas
-from outcomes.domain.episode import ActivityRecorded, Episode, Refused
+from outcomes.domain.episode import ActivityRecorded, Episode, Placement, Refused
 from outcomes.domain.facts import KpiFact, TallyDeltas, kpi_fact
 from outcomes.domain.kpis import KPIS, Contribution
 
@@ -255,15 +255,17 @@ def _stored_fact(row: asyncpg.Record) -> KpiFact | None:
         return None
     return KpiFact(
         episode_id=row["episode_id"],
-        month=row["month"],
-        programme=row["programme"],
-        provider_id=row["provider_id"],
-        district=row["district"],
-        imd_quintile=row["imd_quintile"],
-        ethnic_group=row["ethnic_group"],
-        age_band=row["age_band"],
-        sex=row["sex"],
-        plus_groups=tuple(row["plus_groups"]),
+        placement=Placement(
+            month=row["month"],
+            programme=row["programme"],
+            provider_id=row["provider_id"],
+            district=row["district"],
+            imd_quintile=row["imd_quintile"],
+            ethnic_group=row["ethnic_group"],
+            age_band=row["age_band"],
+            sex=row["sex"],
+            plus_groups=tuple(row["plus_groups"]),
+        ),
         contributions=tuple(
             None if row[d] is None else Contribution(row[n], row[d])
             for n, d in (contribution_columns(kpi.name) for kpi in KPIS)
@@ -272,17 +274,18 @@ def _stored_fact(row: asyncpg.Record) -> KpiFact | None:
 
 
 def _fact_arrays(facts: list[KpiFact]) -> list[list[object]]:
+    placements = [f.placement for f in facts]
     arrays: list[list[object]] = [
         [f.episode_id for f in facts],
-        [f.month for f in facts],
-        [f.programme for f in facts],
-        [f.provider_id for f in facts],
-        [f.district for f in facts],
-        [f.imd_quintile for f in facts],
-        [f.ethnic_group for f in facts],
-        [f.age_band for f in facts],
-        [f.sex for f in facts],
-        [",".join(f.plus_groups) for f in facts],
+        [p.month for p in placements],
+        [p.programme for p in placements],
+        [p.provider_id for p in placements],
+        [p.district for p in placements],
+        [p.imd_quintile for p in placements],
+        [p.ethnic_group for p in placements],
+        [p.age_band for p in placements],
+        [p.sex for p in placements],
+        [",".join(p.plus_groups) for p in placements],
     ]
     for position in range(len(KPIS)):
         parts = [f.contributions[position] for f in facts]

@@ -12,77 +12,61 @@ few hundred tallies instead of every fact.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Final
 
 from referral_schemas.enums import KpiDimension
 
 from outcomes.domain.dimensions import ALL_VALUE, NO_PRIORITY_GROUP, UNKNOWN, Dimension
-from outcomes.domain.episode import Episode
+from outcomes.domain.episode import Episode, Placement
 from outcomes.domain.kpis import KPIS, Aggregate, Contribution
 
 
 @dataclass(frozen=True)
 class KpiFact:
     episode_id: str
-    month: str
-    programme: str
-    provider_id: str
-    district: str | None
-    imd_quintile: int | None
-    ethnic_group: str
-    age_band: str
-    sex: str
-    plus_groups: tuple[str, ...]
+    placement: Placement
     contributions: tuple[Contribution | None, ...]
     """One per KPI, in the order of `KPIS`."""
 
 
 def kpi_fact(episode: Episode) -> KpiFact:
-    p = episode.profile
     return KpiFact(
         episode_id=episode.episode_id,
-        month=p.referral_month,
-        programme=p.programme.value,
-        provider_id=p.provider_id,
-        district=p.district.value if p.district else None,
-        imd_quintile=p.imd_quintile,
-        ethnic_group=p.ethnic_group.value,
-        age_band=p.age_band.value,
-        sex=p.sex.value,
-        plus_groups=tuple(sorted(g.value for g in p.plus_groups)),
+        placement=episode.profile.placement,
         contributions=tuple(kpi.contribution(episode) for kpi in KPIS),
     )
 
 
-def fact_values(fact: KpiFact, by: Dimension) -> tuple[str, ...]:
-    """The cells the fact's episode counts in when broken down `by`: what `dimension_values`
-    gives for the episode, from its fact alone (a stored fact has no episode to ask)."""
+def fact_values(placement: Placement, by: Dimension) -> tuple[str, ...]:
+    """The cells an episode placed so counts in when broken down `by`: what `dimension_values`
+    gives for the episode, from its fact's placement alone (a stored fact has no episode to ask)."""
     match by:
         case KpiDimension.ALL:
             return (ALL_VALUE,)
         case KpiDimension.PROGRAMME:
-            return (fact.programme,)
+            return (placement.programme,)
         case KpiDimension.PROVIDER:
-            return (fact.provider_id,)
+            return (placement.provider_id,)
         case KpiDimension.DISTRICT:
-            return (fact.district or UNKNOWN,)
+            return (placement.district or UNKNOWN,)
         case KpiDimension.IMD_QUINTILE:
-            return (str(fact.imd_quintile) if fact.imd_quintile else UNKNOWN,)
+            return (str(placement.imd_quintile) if placement.imd_quintile else UNKNOWN,)
         case KpiDimension.CORE20:
-            if fact.imd_quintile is None:
+            if placement.imd_quintile is None:
                 return (UNKNOWN,)
-            return ("core20" if fact.imd_quintile == 1 else "rest",)
+            return ("core20" if placement.imd_quintile == 1 else "rest",)
         case KpiDimension.ETHNICITY:
-            return (fact.ethnic_group,)
+            return (placement.ethnic_group,)
         case KpiDimension.AGE_BAND:
-            return (fact.age_band,)
+            return (placement.age_band,)
         case KpiDimension.SEX:
-            return (fact.sex,)
+            return (placement.sex,)
         case KpiDimension.PRIORITY_GROUP:
-            return tuple(sorted(fact.plus_groups)) or (NO_PRIORITY_GROUP,)
+            return tuple(sorted(placement.plus_groups)) or (NO_PRIORITY_GROUP,)
         case "month":
-            return (fact.month,)
+            return (placement.month,)
 
 
 # Every dimension is tallied but the month (`DIMENSIONS` less the month), which is a column of
@@ -95,23 +79,12 @@ TallyKey = tuple[str, str, str, str]
 """(dimension, dimension value, referral month, KPI): one stored tally."""
 
 
-def fact_cells(fact: KpiFact) -> list[tuple[str, str]]:
-    """(dimension, value) of every tallied cell the fact's episode counts in."""
-    return [(d.value, v) for d in TALLIED for v in fact_values(fact, d)]
-
-
-def _placement(fact: KpiFact) -> tuple[object, ...]:
-    return (
-        fact.month,
-        fact.programme,
-        fact.provider_id,
-        fact.district,
-        fact.imd_quintile,
-        fact.ethnic_group,
-        fact.age_band,
-        fact.sex,
-        fact.plus_groups,
-    )
+@functools.lru_cache(maxsize=4096)
+def fact_cells(placement: Placement) -> tuple[tuple[str, str], ...]:
+    """(dimension, value) of every tallied cell an episode placed so counts in. Remembered: the
+    episodes of a batch share a few hundred placements at most, and a changed fact is counted
+    in each of its cells."""
+    return tuple((d.value, v) for d in TALLIED for v in fact_values(placement, d))
 
 
 @dataclass
@@ -128,28 +101,33 @@ class TallyDeltas:
         """Take `old` out (if any) and count `new` in; False when they are the same."""
         if old == new:
             return False
-        self.months.add(new.month)
-        if old is not None and _placement(old) == _placement(new):
+        self.months.add(new.placement.month)
+        if old is not None and old.placement == new.placement:
             # The episode stays in its cells: only the KPIs it contributes differently change.
-            cells = fact_cells(new)
+            cells = fact_cells(new.placement)
             for position, (was, now) in enumerate(zip(old.contributions, new.contributions, strict=True)):
                 if was != now:
-                    self._count(cells, new.month, position, was, -1)
-                    self._count(cells, new.month, position, now, +1)
+                    self._count(cells, new.placement.month, position, was, -1)
+                    self._count(cells, new.placement.month, position, now, +1)
             return True
         if old is not None:
-            self.months.add(old.month)
+            self.months.add(old.placement.month)
             self._count_fact(old, -1)
         self._count_fact(new, +1)
         return True
 
     def _count_fact(self, fact: KpiFact, sign: int) -> None:
-        cells = fact_cells(fact)
+        cells = fact_cells(fact.placement)
         for position, part in enumerate(fact.contributions):
-            self._count(cells, fact.month, position, part, sign)
+            self._count(cells, fact.placement.month, position, part, sign)
 
     def _count(
-        self, cells: list[tuple[str, str]], month: str, position: int, part: Contribution | None, sign: int
+        self,
+        cells: tuple[tuple[str, str], ...],
+        month: str,
+        position: int,
+        part: Contribution | None,
+        sign: int,
     ) -> None:
         if part is None:
             return

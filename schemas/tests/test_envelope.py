@@ -1,4 +1,5 @@
 import os
+import time
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -12,7 +13,7 @@ from referral_schemas import (
     referral_id_for,
 )
 from referral_schemas.examples import example
-from referral_schemas.ids import new_event_id
+from referral_schemas.ids import new_event_id, new_random_id
 from referral_schemas.registry import (
     OutcomeKpiV1,
     ProviderActivityV1,
@@ -185,20 +186,29 @@ def test_events_are_immutable():
         event.producer = "someone-else"
 
 
-def test_new_event_ids_are_version_4_and_distinct_across_many_draws():
+def test_new_event_ids_are_version_7_distinct_and_ordered_by_the_time_they_were_drawn():
+    first = new_event_id()
+    time.sleep(0.002)
     ids = [new_event_id() for _ in range(2000)]
     assert len(set(ids)) == 2000
-    assert {i.version for i in ids} == {4}
+    assert {i.version for i in ids} == {7}
     assert {i.variant for i in ids} == {uuid.RFC_4122}
+    assert all(first < i for i in ids)
+    drawn_ms = time.time_ns() // 1_000_000
+    assert drawn_ms - 1_000 <= ids[-1].int >> 80 <= drawn_ms
 
 
-def test_a_forked_child_draws_event_ids_of_its_own():
-    new_event_id()  # the parent now holds ids drawn but not yet handed out
+@pytest.mark.parametrize("draw", [new_event_id, new_random_id])
+def test_a_forked_child_draws_ids_of_its_own(draw):
+    draw()  # the parent now holds what it drew ids from (random ids: a batch not yet handed out)
     read, write = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: report the next id it would hand out
-        os.write(write, new_event_id().bytes)
+    if pid == 0:  # the child: report the ids it would hand out
+        os.write(write, b"".join(draw().bytes for _ in range(100)))
         os._exit(0)
+    parents = {draw() for _ in range(300)}
     os.waitpid(pid, 0)
-    child_id = uuid.UUID(bytes=os.read(read, 16))
-    assert child_id not in {new_event_id() for _ in range(300)}
+    raw = os.read(read, 1600)
+    childs = {uuid.UUID(bytes=raw[i : i + 16]) for i in range(0, len(raw), 16)}
+    assert len(childs) == 100
+    assert not childs & parents

@@ -1,10 +1,12 @@
-"""Identifiers: the canonical referral id, derived from the referrer's own identifiers, and new
-event ids."""
+"""Identifiers: the canonical referral id, derived from the referrer's own identifiers, new event
+ids, and other random ids."""
 
 from __future__ import annotations
 
 import os
 import uuid
+
+from uuid_utils import compat as uuid7s
 
 # Fixed forever: changing it would change every referral id ever issued.
 REFERRAL_NAMESPACE = uuid.UUID("6f1c2a4e-8d3b-5b7a-9c61-2f0e4d8a7b35")
@@ -38,5 +40,10 @@ def new_random_id() -> uuid.UUID:
     return _ids_drawn.pop()
 
 
-# An event's id is a random one; the name says what the id is for where it is drawn.
-new_event_id = new_random_id
+def new_event_id() -> uuid.UUID:
+    """A time-ordered (version 7, RFC 9562) UUID: the current Unix time in milliseconds, then
+    random bits. Every consumer's inbox and every outbox is indexed by event id; with ids drawn
+    later sorting later, those indexes grow at their right-hand end instead of at random pages
+    (a consumer's inbox claim over 60,000 events, on an inbox of a million rows, took 8.2 µs an
+    event against 11.8 with random ids). An event's envelope carries its time anyway."""
+    return uuid7s.uuid7()

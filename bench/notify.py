@@ -217,8 +217,9 @@ def target(path: Path) -> Target:
 
 
 # ---------------------------------------------------------------- the inputs
-def assignments(providers: list[str], count: int, sent: dict[str, float]) -> Iterator[Envelope[Any]]:
-    """`count` assignments round-robin over `providers`; `sent` gets each one's hand-over time."""
+def assignments(providers: list[str], count: int, ids: dict[str, str]) -> Iterator[Envelope[Any]]:
+    """`count` assignments round-robin over `providers`; `ids` gets each one's assignment id by
+    its event id."""
     template = example("assignment.created")
     deadline = datetime.now(UTC) + timedelta(days=5)  # the example's deadline has passed
     for i in range(count):
@@ -230,7 +231,7 @@ def assignments(providers: list[str], count: int, sent: dict[str, float]) -> Ite
             }
         )
         event = new_envelope(type(template), data, producer="triage", referral_id=uuid.uuid4())
-        sent[str(data.assignment_id)] = time.time()
+        ids[str(event.event_id)] = str(data.assignment_id)
         yield event
 
 
@@ -252,10 +253,9 @@ def backlog_run(
     receivers: ReceiverProcess, admin: str, path: Path, count: int, providers: list[str], processes: int
 ) -> dict[str, Any]:
     receivers.get("/reset")
-    sent: dict[str, float] = {}
     started = time.perf_counter()
     result = run_once(
-        target(path), admin, lambda: assignments(providers, count, sent), count, None, processes=processes
+        target(path), admin, lambda: assignments(providers, count, {}), count, None, processes=processes
     )
     stats = receivers.get("/stats")
     delivered, rate, slowest, fastest = healthy_rate(stats["first"])
@@ -281,11 +281,13 @@ def paced_run(
 ) -> dict[str, Any]:
     receivers.get("/reset")
     count = int(rate * seconds)
-    sent: dict[str, float] = {}
+    ids: dict[str, str] = {}
     providers = [*HEALTHY, SLOW, FAILING]
     result = run_once(
-        target(path), admin, lambda: assignments(providers, count, sent), count, rate, processes=processes
+        target(path), admin, lambda: assignments(providers, count, ids), count, rate, processes=processes
     )
+    # Each assignment's hand-over: the time its record was produced (unix s).
+    sent = {ids[event_id]: ms / 1000 for event_id, ms in result["sent_ms"].items()}
     stats = receivers.get("/stats")
     pairs = [(sent[d], (t - sent[d]) * 1000) for p in HEALTHY for d, t in stats["first"].get(p, {}).items()]
     latencies = sorted(ms for _, ms in pairs)

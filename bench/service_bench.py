@@ -147,9 +147,10 @@ async def answer_times(
     answers: list[str],
     count: int,
     cause_of: Callable[[dict[str, Any]], str] = lambda d: d["causation_id"],
+    sent_times: dict[str, int] | None = None,
 ) -> list[tuple[int, float]]:
     """For each input record answered: its timestamp, and the milliseconds to the first answer
-    naming it as its cause."""
+    naming it as its cause. `sent_times`, if given, gets each input's timestamp by event id."""
 
     async def read(topics: list[str], key_of: Callable[[dict[str, Any]], str], want: int) -> dict[str, int]:
         c = AIOKafkaConsumer(
@@ -172,6 +173,8 @@ async def answer_times(
         return out
 
     sent = await read([inputs], lambda d: d["event_id"], count)
+    if sent_times is not None:
+        sent_times.update(sent)
     answered = await read(answers, cause_of, count)
     return [(sent[k], float(answered[k] - sent[k])) for k in sent if k in answered]
 
@@ -260,7 +263,12 @@ def run_once(
         }
         if rate is not None:
             answers = [prefix + t for t in target.answer_topics]
-            timed = asyncio.run(answer_times(bootstrap, prefix + target.input_topic, answers, count))
+            # When each input was produced (its record's timestamp, in ms), by event id: paced
+            # inputs are built before the clock starts, so the time one was built says nothing.
+            result["sent_ms"] = sent_ms = {}
+            timed = asyncio.run(
+                answer_times(bootstrap, prefix + target.input_topic, answers, count, sent_times=sent_ms)
+            )
             result["latencies"] = latencies(timed)
             # The service has just started: its first second pays for first statements on new
             # connections and first sends to each partition.

@@ -55,13 +55,14 @@ class Boom(Exception):
     pass
 
 
+async def fail_after_the_episodes_are_written(conn) -> None:
+    raise Boom
+
+
 async def test_a_write_rolled_back_is_not_taken_for_what_is_stored(outcomes):
     rid = uuid.uuid4()
     await outcomes.deliver(triaged(rid), delivered(rid), activity(rid, "accepted", DAY))
     episode_id = outcomes.keys.episode(rid)
-
-    async def fail_after_the_episodes_are_written(conn) -> None:
-        raise Boom
 
     with pytest.raises(Boom):
         async with outcomes.service.uow() as uow:
@@ -110,9 +111,6 @@ async def test_a_state_written_by_hand_clears_the_version_and_is_read_by_the_nex
 async def test_an_episode_held_from_a_rolled_back_opening_is_not_taken_as_stored(outcomes):
     rid = uuid.uuid4()
     episode_id = outcomes.keys.episode(rid)
-
-    async def fail_after_the_episodes_are_written(conn) -> None:
-        raise Boom
 
     with pytest.raises(Boom):
         async with outcomes.service.uow() as uow:

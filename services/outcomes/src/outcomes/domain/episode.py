@@ -259,12 +259,10 @@ def apply(episode: Episode | None, event: EpisodeEvent) -> Episode | Refused:
     elif event.activity is ProviderResponseType.MEASURES_RECORDED:
         return Refused(RefusalCode.MEASURES_MISSING, "a measures_recorded activity carries no measures")
     profile = episode.profile
-    if event.activity is ProviderResponseType.ACCEPTED and event.provider_id not in (
-        None,
-        profile.provider_id,
-    ):
+    accepted_by = event.provider_id if event.activity is ProviderResponseType.ACCEPTED else None
+    if accepted_by is not None and accepted_by != profile.provider_id:
         # After a decline triage places the referral elsewhere: the acceptor delivers it.
-        profile = replace(profile, provider_id=event.provider_id)
+        profile = replace(profile, provider_id=accepted_by)
     # Built once, not step by step with `replace`: this runs for every event, and each
     # `dataclasses.replace` costs about 3 µs.
     return Episode(

@@ -188,7 +188,7 @@ def latencies(timed: list[tuple[int, float]], after_s: float = 0) -> list[float]
 
 def service_topics(prefix: str, service: str) -> list[TopicLayout]:
     """The topics `service` reads or writes, with the dead-letter topics of those it reads. All
-    the platform's 148 partitions took the broker 1.2 s of CPU to create, and about as much again
+    the platform's 148 partitions took the broker 1.2 s of CPU to create, and about 0.7 s more
     when a run's topics are deleted (a minute later, within a later run), on the cores measured."""
     party = Party(service)
     consumed = topics_consumed_by(party)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 
-from uuid_utils import compat as uuid7s
+from uuid_utils import compat as uuid_utils_std
 
 # Fixed forever: changing it would change every referral id ever issued.
 REFERRAL_NAMESPACE = uuid.UUID("6f1c2a4e-8d3b-5b7a-9c61-2f0e4d8a7b35")
@@ -46,4 +46,4 @@ def new_event_id() -> uuid.UUID:
     later sorting later, those indexes grow at their right-hand end instead of at random pages
     (a consumer's inbox claim over 60,000 events, on an inbox of a million rows, took 8.2 µs an
     event against 11.8 with random ids). An event's envelope carries its time anyway."""
-    return uuid7s.uuid7()
+    return uuid_utils_std.uuid7()  # a standard-library uuid.UUID

@@ -470,6 +470,18 @@ async def test_the_relay_publishes_under_the_configured_topic_prefix(
     assert [r.key.decode() for r in out] == [str(referral)]
 
 
+async def test_after_commit_callbacks_run_once_the_transaction_commits_and_never_on_rollback(kit_pool):
+    ran: list[str] = []
+    async with UnitOfWork(kit_pool) as uow:
+        uow.after_commit(lambda: ran.append("rolled back"))
+    assert ran == []
+    async with UnitOfWork(kit_pool) as uow:
+        uow.after_commit(lambda: ran.append(f"committed: {uow.committed}"))
+        assert ran == []
+        await uow.commit()
+    assert ran == ["committed: True"]
+
+
 async def test_a_batchs_records_and_events_are_freed_when_it_ends_not_left_to_the_cyclic_collector(
     harness, kafka_bootstrap
 ):

@@ -18,6 +18,7 @@ from referral_schemas import Contract, Envelope, new_envelope, topic_for
 from servicekit.db.outbox import OutboxBuffer
 
 Flusher = Callable[[asyncpg.Connection], Awaitable[None]]
+Committed = Callable[[], None]
 U = TypeVar("U", bound="UnitOfWork")
 
 
@@ -37,6 +38,7 @@ class UnitOfWork:
         self._conn: asyncpg.pool.PoolConnectionProxy | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
         self._flushers: list[Flusher] = []
+        self._on_commit: list[Committed] = []
         self.outbox = OutboxBuffer()
         self.committed = False
 
@@ -76,6 +78,11 @@ class UnitOfWork:
         """Run `flusher` once, just before commit (for batched repository writes)."""
         if flusher not in self._flushers:
             self._flushers.append(flusher)
+
+    def after_commit(self, callback: Committed) -> None:
+        """Run `callback` once the transaction has committed (never if it rolls back): for
+        memory that must only ever hold what is stored."""
+        self._on_commit.append(callback)
 
     def publish(self, event: Envelope, *, topic: str, key: str, aggregate_type: str) -> None:  # type: ignore[type-arg]
         """Stage an event for the outbox; it is sent only if this unit of work commits."""
@@ -119,3 +126,6 @@ class UnitOfWork:
         assert self._tx is not None
         await self._tx.commit()
         self.committed = True
+        for callback in self._on_commit:
+            callback()
+        self._on_commit.clear()

@@ -109,6 +109,17 @@ async def outcomes(test_database_url, kafka_bootstrap, isolated_topic_prefix):
     await service.close_database()
 
 
+@pytest.fixture
+async def other_process(outcomes):
+    """A second outcomes instance on the same database, with its own memory of episodes."""
+    service = bootstrap(outcomes.service.settings, publish_kpis=False)
+    await service.open_database()
+    await service.producer.start()
+    yield service
+    await service.producer.stop()
+    await service.close_database()
+
+
 PROVIDERS = ("leicester-city-leisure", "active-rutland", "active-blaby")
 ETHNICITY = ("A", "H", "M", "N", "R", "Z", None)
 

@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 from outcomes.adapters.episodes import EPISODE_JSON
 from outcomes.adapters.unit_of_work import OutcomesUnitOfWork
-from outcomes.bootstrap import bootstrap
 from outcomes.service_layer.recording import handle_triaged
+from servicekit.resilience import ConcurrentChange
 from servicekit.testing import event_records
 
 from .conftest import activity, delivered, triaged
@@ -19,17 +19,6 @@ from .conftest import activity, delivered, triaged
 pytestmark = pytest.mark.infra
 
 DAY = date(2026, 3, 10)
-
-
-@pytest.fixture
-async def other_process(outcomes):
-    """A second outcomes instance on the same database, with its own memory of episodes."""
-    service = bootstrap(outcomes.service.settings, publish_kpis=False)
-    await service.open_database()
-    await service.producer.start()
-    yield service
-    await service.producer.stop()
-    await service.close_database()
 
 
 async def test_an_episode_another_process_changed_is_read_again_not_taken_from_memory(
@@ -49,6 +38,57 @@ async def test_an_episode_another_process_changed_is_read_again_not_taken_from_m
     assert (m.accepted_on, m.first_contact_on, m.enrolled_on) == (DAY, date(2026, 3, 12), date(2026, 3, 20))
     [fact] = await outcomes.rows("SELECT time_to_first_contact_days_n FROM kpi_facts")
     assert fact[0] == 10
+
+
+async def test_a_step_refused_on_what_memory_held_is_decided_again_on_what_another_process_stored(
+    outcomes, other_process
+):
+    rid = uuid.uuid4()
+    await outcomes.deliver(
+        triaged(rid),
+        delivered(rid),
+        activity(rid, "accepted", DAY),
+        activity(rid, "contacted", date(2026, 3, 11)),
+        activity(rid, "enrolled", date(2026, 3, 12), sessions_offered=12),
+        activity(rid, "completed", date(2026, 6, 1)),
+    )
+    records = event_records(outcomes.prefix, [activity(rid, "closed", date(2026, 6, 2))], 100)
+    await other_process.consumers[0].apply_batch(records)
+
+    # In this process's memory the episode is completed, not closed: a drop-out would be refused
+    # as a second ending. Stored, it is closed, which is the refusal that must be recorded.
+    await outcomes.deliver(activity(rid, "dropped_out", date(2026, 6, 3)))
+    assert [r["code"] for r in await outcomes.rows("SELECT code FROM refusals")] == ["episode.closed"]
+
+
+async def test_an_episode_rewritten_elsewhere_is_never_overwritten_with_what_memory_held(
+    outcomes, other_process
+):
+    rid = uuid.uuid4()
+    await outcomes.deliver(triaged(rid), delivered(rid), activity(rid, "accepted", DAY))
+    episode_id = outcomes.keys.episode(rid)
+    records = event_records(outcomes.prefix, [activity(rid, "contacted", date(2026, 3, 12))], 100)
+    await other_process.consumers[0].apply_batch(records)
+
+    # Taken from memory (accepted only) and changed: the write finds another version stored.
+    async with outcomes.service.uow() as uow:
+        assert isinstance(uow, OutcomesUnitOfWork)
+        held = await uow.episodes.get(episode_id)
+        assert held is not None and held.milestones.first_contact_on is None
+        uow.episodes.save(
+            dataclasses.replace(held, milestones=dataclasses.replace(held.milestones, assessed_on=DAY))
+        )
+        with pytest.raises(ConcurrentChange):
+            await uow.commit()
+
+    episode = await outcomes.episode(rid)
+    assert episode is not None
+    assert (episode.milestones.first_contact_on, episode.milestones.assessed_on) == (date(2026, 3, 12), None)
+    # Forgotten: the next unit of work reads what is stored.
+    async with outcomes.service.uow() as uow:
+        assert isinstance(uow, OutcomesUnitOfWork)
+        again = await uow.episodes.get(episode_id)
+    assert again is not None and again.milestones.first_contact_on == date(2026, 3, 12)
 
 
 class Boom(Exception):

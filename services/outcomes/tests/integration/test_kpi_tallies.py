@@ -15,6 +15,7 @@ from outcomes.domain.kpis import compute
 from outcomes.service_layer.recording import handle_activity
 from outcomes.service_layer.reporting import kpi_cells
 from referral_schemas.enums import KpiDimension, KpiName
+from servicekit.resilience import ConcurrentChange
 
 from .conftest import activity, delivered, triaged
 
@@ -201,18 +202,20 @@ async def test_filtered_breakdowns_over_the_facts_agree_with_the_unfiltered_ones
                         assert sum(c.episodes for c in cells) == tally.episodes, (by, kpi)
 
 
-async def test_two_transactions_changing_one_episode_count_each_change_once(outcomes):
+async def test_two_transactions_changing_an_episode_not_held_in_memory_take_turns_and_count_once(
+    outcomes, other_process
+):
     rid = uuid.uuid4()
     await outcomes.deliver(triaged(rid), delivered(rid))
-    key = outcomes.keys.episode(rid)
     contacted = activity(rid, "contacted", date(2026, 3, 5))
     enrolled = activity(rid, "enrolled", date(2026, 3, 9), sessions_offered=10)
-    first = outcomes.service.uow()
+    # The other instance has never met the episode: it locks it to read it.
+    first = other_process.uow()
     await first.__aenter__()
     await handle_activity(contacted, first, outcomes.keys)  # holds the episode's lock
 
     async def second() -> None:
-        async with outcomes.service.uow() as uow:
+        async with other_process.uow() as uow:
             await handle_activity(enrolled, uow, outcomes.keys)  # waits for the lock
             await uow.commit()
 
@@ -223,7 +226,43 @@ async def test_two_transactions_changing_one_episode_count_each_change_once(outc
     await first.__aexit__(None, None, None)
     await waiting
     episode = await outcomes.episode(rid)
-    assert episode is not None and episode.milestones.enrolled_on == date(2026, 3, 9)
-    assert episode.episode_id == key
+    assert episode is not None
+    assert (episode.milestones.first_contact_on, episode.milestones.enrolled_on) == (
+        date(2026, 3, 5),
+        date(2026, 3, 9),
+    )
+    await assert_tallies_recomputed(outcomes)
+    await assert_cells_computed(outcomes)
+
+
+async def test_of_two_transactions_changing_an_episode_held_in_memory_the_later_is_refused_and_counts_once(
+    outcomes,
+):
+    rid = uuid.uuid4()
+    await outcomes.deliver(triaged(rid), delivered(rid))  # now held in this process's memory
+    contacted = activity(rid, "contacted", date(2026, 3, 5))
+    enrolled = activity(rid, "enrolled", date(2026, 3, 9), sessions_offered=10)
+    first = outcomes.service.uow()
+    await first.__aenter__()
+    try:
+        await handle_activity(contacted, first, outcomes.keys)  # taken from memory, unlocked
+        async with outcomes.service.uow() as uow:
+            await handle_activity(enrolled, uow, outcomes.keys)
+            await uow.commit()
+        with pytest.raises(ConcurrentChange):
+            await first.commit()
+    finally:
+        await first.__aexit__(None, None, None)
+    # Applied again, as a consumer does after a conflict, on what is stored now.
+    async with outcomes.service.uow() as uow:
+        await handle_activity(contacted, uow, outcomes.keys)
+        await uow.commit()
+
+    episode = await outcomes.episode(rid)
+    assert episode is not None
+    assert (episode.milestones.first_contact_on, episode.milestones.enrolled_on) == (
+        date(2026, 3, 5),
+        date(2026, 3, 9),
+    )
     await assert_tallies_recomputed(outcomes)
     await assert_cells_computed(outcomes)

@@ -1,21 +1,24 @@
 """Episodes this process wrote or read last, with the version they were stored under.
 
 Reading an episode back meant sending its JSON state and parsing it again, with its stored KPI
-fact, for every batch that touched it: a fifth of the service's time under load. A batch's
-locking query now compares each stored version with the one held here and sends the state only
-where they differ, so an episode last written by this process is neither read nor parsed again.
+fact, for every batch that touched it: a fifth of the service's time under load. Locking it for
+every batch cost the database about 7 µs an event more. An episode held here is now taken as it
+is, and the batch's write is made only over the version held (see episodes.py), so an episode
+last written by this process is neither read, parsed nor locked again.
 
-Versions are random, written with the state in the same statement; a write that is rolled back
-leaves a version held here that is stored nowhere, so the next read reloads. Another instance's
-write, a schema reset or a hand repair (whose trigger clears the version) also reload. Episodes
-are immutable, so an entry can be handed to a batch as it is. Least recently used entries go
-first once `capacity` are held; 0 holds none.
+Only what is committed is held: an episode read under the lock or written is held once its
+transaction has committed. Versions are random, written with the state in the same statement;
+another instance's write, a schema reset or a hand repair (whose trigger clears the version)
+leave a version held here that is stored nowhere, and the batch that finds that out forgets its
+episodes. Episodes are immutable, so an entry can be handed to a batch as it is. Least recently
+used entries go first once `capacity` are held; 0 holds none.
 """
 
 from __future__ import annotations
 
 import random
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from outcomes.domain.episode import Episode
@@ -54,6 +57,14 @@ class EpisodeCache:
                 self._held.move_to_end(episode_id)
                 found[episode_id] = held
         return found
+
+    def put_all(self, entries: Iterable[tuple[str, Held]]) -> None:
+        for episode_id, held in entries:
+            self.put(episode_id, held)
+
+    def forget(self, episode_ids: Iterable[str]) -> None:
+        for episode_id in episode_ids:
+            self._held.pop(episode_id, None)
 
     def put(self, episode_id: str, held: Held) -> None:
         if self.capacity <= 0:

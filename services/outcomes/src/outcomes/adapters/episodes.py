@@ -1,11 +1,17 @@
 """Outcomes' repository: episodes, their KPI facts, parked and refused events, assignments.
 
-Episodes a batch touches are locked in one query (`prefetch`) and held in the transaction, with
-the KPI fact stored for each; changed episodes and the facts that changed are written as one
-statement each just before commit, and the KPI tallies (see kpi_tallies.py) are moved by the
-difference between each episode's stored fact and its new one. Locking inserts a bare row for an
-episode not seen yet, so two consumers that meet the same new episode serialise on it instead of
-both creating it.
+A batch's episodes are loaded once (`prefetch`) and held in the transaction, with the KPI fact
+stored for each; changed episodes and the facts that changed are written as one statement each
+just before commit, and the KPI tallies (see kpi_tallies.py) are moved by the difference between
+each episode's stored fact and its new one.
+
+An episode this process holds in memory (see episode_cache.py) is taken from there without a
+lock, and checked at commit: it is written only over the version it was taken at, and one only
+read must still be stored at that version. A check that fails means another instance wrote it
+meanwhile (after a rebalance); the batch is then applied again on what is stored. Any other
+episode is locked and read, and locking inserts a bare row for an episode not seen yet, so two
+consumers that meet the same new episode serialise on it instead of both creating it: a step
+parked while another instance opens the episode is never left behind.
 """
 
 from __future__ import annotations
@@ -13,11 +19,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import NoReturn
 
 import asyncpg
 from pydantic import TypeAdapter
 from referral_schemas.enums import KpiName
 from servicekit.db.uow import UnitOfWork, backref
+from servicekit.resilience import ConcurrentChange
 
 from outcomes.adapters.episode_cache import EpisodeCache, Held, new_version
 from outcomes.adapters.kpi_tallies import apply_deltas
@@ -64,39 +72,37 @@ class EpisodeRepository:
         self._known: dict[str, Episode | None] = {}
         self._dirty: dict[str, Episode] = {}
         self._stored_facts: dict[str, KpiFact | None] = {}
+        self._unchecked: dict[str, int] = {}  # taken from memory: id -> the version held
 
     # ------------------------------------------------------------------ episodes
     async def prefetch(self, episode_ids: Iterable[str]) -> None:
-        """Lock (creating bare rows where needed) and load the episodes a batch names."""
+        """Load the episodes a batch names: those this process holds from memory, to be checked
+        at commit; the others locked (creating bare rows where needed) and read."""
         ids = sorted({i for i in episode_ids if i not in self._known})
         if not ids:
             return
         held = self._cache.snapshot(ids)
-        # An episode held here is stored (episodes are never deleted), so only the others may
-        # need a bare row: trying the insert for every id cost the database a sixth of its time.
-        await self._insert_bare([i for i in ids if i not in held])
-        locked = await self._lock(ids, held)
-        if len(locked) < len(ids):
-            # Held here yet stored nowhere: the write that created it was rolled back, or the
-            # schema was reset. Rare; these are locked after the others, and a deadlock that
-            # could cause is retried like any other.
-            found = {row["episode_id"] for row in locked}
-            missing = [i for i in ids if i not in found]
-            await self._insert_bare(missing)
-            locked = [*locked, *await self._lock(missing, held)]
-        unread: dict[str, int | None] = {}  # not held as stored: id -> the version read
-        for row in locked:
-            episode_id, version = row["episode_id"], row["version"]
-            hit = held.get(episode_id)
-            if hit is not None and hit.version == version:
+        if held:
+            for episode_id, hit in held.items():
                 self._known[episode_id] = hit.episode
                 self._stored_facts[episode_id] = hit.fact
-                continue
-            state = row["state"]
-            self._known[episode_id] = None if state is None else EPISODE_JSON.validate_json(state)
-            unread[episode_id] = version
-        if not unread:
+                self._unchecked[episode_id] = hit.version
+            self._uow.on_flush(self._flush)
+        others = [i for i in ids if i not in held]
+        if not others:
             return
+        await self._uow.connection.execute(
+            "INSERT INTO episodes (episode_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", others
+        )
+        # Sorted, so that two batches locking overlapping episodes take the locks in one order.
+        locked = await self._uow.connection.fetch(
+            "SELECT episode_id, version, state FROM episodes WHERE episode_id = ANY($1::text[])"
+            " ORDER BY episode_id FOR UPDATE",
+            others,
+        )
+        for row in locked:
+            state = row["state"]
+            self._known[row["episode_id"]] = None if state is None else EPISODE_JSON.validate_json(state)
         # Read the facts only once the locks are held, in a statement of their own: joined to the
         # locking query, a row that waited for another transaction's lock would be re-checked
         # with the facts as they were before that transaction committed, and the tallies would
@@ -104,37 +110,21 @@ class EpisodeRepository:
         facts = await self._uow.connection.fetch(
             f"SELECT e.episode_id, {_FACT_COLUMNS} FROM episodes e"  # noqa: S608
             " LEFT JOIN kpi_facts f ON f.episode_id = e.episode_id WHERE e.episode_id = ANY($1::text[])",
-            list(unread),
+            others,
         )
         for row in facts:
             self._stored_facts[row["episode_id"]] = _stored_fact(row)
-        for episode_id, version in unread.items():
-            episode = self._known[episode_id]
-            if version is not None and episode is not None:
-                self._cache.put(episode_id, Held(version, episode, self._stored_facts.get(episode_id)))
-
-    async def _insert_bare(self, ids: list[str]) -> None:
-        if ids:
-            await self._uow.connection.execute(
-                "INSERT INTO episodes (episode_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", ids
-            )
-
-    async def _lock(self, ids: list[str], held: dict[str, Held]) -> list[asyncpg.Record]:
-        """Lock the rows of `ids` (sorted, so that two batches locking overlapping episodes take
-        the locks in one order), with the state only where the version stored is not the one
-        held here (see episode_cache.py)."""
-        rows: list[asyncpg.Record] = await self._uow.connection.fetch(
-            "SELECT e.episode_id, e.version,"
-            " CASE WHEN e.version = h.version THEN NULL ELSE e.state END AS state"
-            " FROM episodes e JOIN unnest($1::text[], $2::bigint[]) AS h(episode_id, version)"
-            " ON h.episode_id = e.episode_id ORDER BY e.episode_id FOR UPDATE OF e",
-            ids,
-            [held[i].version if i in held else None for i in ids],
-        )
-        return rows
+        read = [
+            (i, Held(v, e, self._stored_facts.get(i)))
+            for i, v in ((row["episode_id"], row["version"]) for row in locked)
+            if v is not None and (e := self._known[i]) is not None
+        ]
+        if read:
+            self._uow.after_commit(lambda: self._cache.put_all(read))
 
     async def get(self, episode_id: str) -> Episode | None:
-        """The episode (None if not opened yet), locked until the unit of work ends."""
+        """The episode (None if not opened yet): read under a lock held until the unit of work
+        ends, or taken from memory and checked at commit to be what is stored."""
         if episode_id not in self._known:
             await self.prefetch([episode_id])
         return self._known[episode_id]
@@ -145,19 +135,40 @@ class EpisodeRepository:
         self._uow.on_flush(self._flush)
 
     async def _flush(self, conn: asyncpg.Connection) -> None:
-        if not self._dirty:
-            return
-        episodes = list(self._dirty.values())
+        episodes = sorted(self._dirty.values(), key=lambda e: e.episode_id)
         self._dirty.clear()
+        written_ids = {e.episode_id for e in episodes}
+        unchanged = {i: v for i, v in self._unchecked.items() if i not in written_ids}
+        if unchanged:
+            # Episodes decided on from memory without being changed (a repeat, a refusal):
+            # still the state stored, or the decision is taken again on what is.
+            current = await conn.fetchval(
+                "SELECT count(*) FROM (SELECT 1 FROM episodes e"
+                " JOIN unnest($1::text[], $2::bigint[]) AS h(episode_id, version)"
+                " ON h.episode_id = e.episode_id AND h.version = e.version"
+                " ORDER BY e.episode_id FOR SHARE OF e) AS c",
+                list(unchanged),
+                list(unchanged.values()),
+            )
+            if current != len(unchanged):
+                self._stale()
+        if not episodes:
+            return
         version = new_version()
-        await conn.execute(
-            "UPDATE episodes SET state = u.state, version = $3, updated_at = now()"
-            " FROM unnest($1::text[], $2::text[]) AS u(episode_id, state)"
-            " WHERE episodes.episode_id = u.episode_id",
+        # An episode taken from memory is written only over the version it was taken at: another
+        # instance's write since (after a rebalance), a rolled-back opening or a hand repair make
+        # the count fall short, and the batch is applied again on what is stored.
+        status = await conn.execute(
+            "UPDATE episodes SET state = u.state, version = $4, updated_at = now()"
+            " FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(episode_id, state, held)"
+            " WHERE episodes.episode_id = u.episode_id AND (u.held IS NULL OR episodes.version = u.held)",
             [e.episode_id for e in episodes],
             [EPISODE_JSON.dump_json(e).decode() for e in episodes],
+            [self._unchecked.get(e.episode_id) for e in episodes],
             version,
         )
+        if status != f"UPDATE {len(episodes)}":
+            self._stale()
         unread = [e.episode_id for e in episodes if e.episode_id not in self._stored_facts]
         if unread:  # saved without being loaded through `prefetch`: read what is stored now
             for row in await conn.fetch(
@@ -182,10 +193,15 @@ class EpisodeRepository:
                 "INSERT INTO kpi_dirty (month) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
                 sorted(deltas.months),
             )
-        for episode in episodes:
-            self._cache.put(
-                episode.episode_id, Held(version, episode, self._stored_facts.get(episode.episode_id))
-            )
+        written = [(e.episode_id, Held(version, e, self._stored_facts.get(e.episode_id))) for e in episodes]
+        self._uow.after_commit(lambda: self._cache.put_all(written))
+
+    def _stale(self) -> NoReturn:
+        """Forget what memory held of this batch's episodes, and have the batch applied again."""
+        self._cache.forget(self._unchecked)
+        raise ConcurrentChange(
+            "an episode held in memory is no longer the one stored; the batch is applied again"
+        )
 
     # ------------------------------------------------------------------ assignments
     async def record_assignment(

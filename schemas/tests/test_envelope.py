@@ -16,6 +16,7 @@ from referral_schemas.examples import example
 from referral_schemas.ids import new_event_id, new_random_id
 from referral_schemas.registry import (
     OutcomeKpiV1,
+    OutcomeRecordedV1,
     ProviderActivityV1,
     ReferralAcceptedV1,
     ReferralSubmittedV1,
@@ -94,6 +95,20 @@ def test_new_envelope_refuses_a_payload_of_another_event():
             producer="referral-intake",
             referral_id=uuid.uuid4(),
         )
+
+
+def test_new_envelope_takes_the_payloads_fields_and_validates_them_with_the_envelope():
+    data = example("outcome.recorded").data
+    fields = {name: getattr(data, name) for name in type(data).model_fields}
+    event = new_envelope(OutcomeRecordedV1, fields, producer="outcomes", referral_id=None)
+    assert event.data == data
+
+    with pytest.raises(ValidationError, match="core20"):
+        new_envelope(
+            OutcomeRecordedV1, fields | {"core20": not data.core20}, producer="outcomes", referral_id=None
+        )
+    with pytest.raises(ValidationError, match="period"):
+        new_envelope(OutcomeRecordedV1, fields | {"period": "2026-13"}, producer="outcomes", referral_id=None)
 
 
 def test_new_envelope_refuses_to_link_a_deidentified_event_to_its_cause():

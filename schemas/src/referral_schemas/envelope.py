@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Generic, Self, TypeVar, get_args
 
@@ -113,7 +114,7 @@ class DeidentifiedEnvelope(Envelope[D], Generic[D]):
 
 def new_envelope(
     envelope_type: type[E],
-    data: Contract,
+    data: Contract | Mapping[str, Any],
     *,
     producer: str,
     referral_id: uuid.UUID | None,
@@ -124,7 +125,9 @@ def new_envelope(
 
     It gets a fresh event_id and occurred_at (now, UTC, unless given). Caused by another event, it
     joins that event's journey (its correlation_id) and names it as its cause; otherwise it starts
-    a journey of its own. Raises pydantic.ValidationError if the result breaks the contract.
+    a journey of its own. `data` may be the payload's fields, validated with the envelope in one
+    pass (a payload model is validated once more inside the envelope). Raises
+    pydantic.ValidationError if the result breaks the contract.
     """
     event_id = new_event_id()
     if issubclass(envelope_type, DeidentifiedEnvelope) and caused_by is not None:

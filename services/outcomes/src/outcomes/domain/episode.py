@@ -22,10 +22,12 @@ Rules:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from functools import cached_property
+from types import MappingProxyType
 from typing import NamedTuple
 
 from pydantic import ValidationError
@@ -129,6 +131,27 @@ class Profile:
             age_band=self.age_band.value,
             sex=self.sex.value,
             plus_groups=tuple(sorted(g.value for g in self.plus_groups)),
+        )
+
+    @cached_property
+    def described(self) -> Mapping[str, object]:
+        """The profile as each outcome.recorded event describes it (the contract's field names),
+        worked out once per profile like `placement`: enum members, plus groups sorted."""
+        return MappingProxyType(
+            {
+                "programme": self.programme,
+                "provider_id": self.provider_id,
+                "district": self.district,
+                "imd_quintile": self.imd_quintile,
+                "deprivation_source": self.deprivation_source,
+                "core20": self.core20,
+                "plus_groups": sorted(self.plus_groups),
+                "prioritised": self.prioritised,
+                "age_band": self.age_band,
+                "sex": self.sex,
+                "ethnic_group": self.ethnic_group,
+                "condition_group": self.condition_group,
+            }
         )
 
 

@@ -17,7 +17,6 @@ from typing import Any
 from referral_schemas import Envelope, new_envelope, topic_for
 from referral_schemas.enums import TriageDecision
 from referral_schemas.events.assignment import AssignmentDelivered
-from referral_schemas.events.outcome import OutcomeRecorded
 from referral_schemas.events.provider import ProviderActivity
 from referral_schemas.events.referral import ReferralTriaged
 from referral_schemas.registry import OutcomeRecordedV1
@@ -128,25 +127,15 @@ async def _apply(uow: OutcomesUnitOfWork, recorded: ActivityRecorded, *, source:
 
 
 def _announce(uow: OutcomesUnitOfWork, episode: Episode, recorded: ActivityRecorded) -> None:
-    p = episode.profile
-    outcome = OutcomeRecorded(
-        episode_id=episode.episode_id,
-        milestone=recorded.activity,
-        period=f"{recorded.occurred_on.year:04d}-{recorded.occurred_on.month:02d}",
-        programme=p.programme,
-        provider_id=p.provider_id,
-        district=p.district,
-        imd_quintile=p.imd_quintile,
-        deprivation_source=p.deprivation_source,
-        core20=p.core20,
-        plus_groups=sorted(p.plus_groups),
-        prioritised=p.prioritised,
-        age_band=p.age_band,
-        sex=p.sex,
-        ethnic_group=p.ethnic_group,
-        condition_group=p.condition_group,
-        measures=recorded.measures,
-    )
+    # The payload's fields go to the envelope to be validated with it, in one pass.
+    on = recorded.occurred_on
+    outcome = {
+        "episode_id": episode.episode_id,
+        "milestone": recorded.activity,
+        "period": f"{on.year:04d}-{on.month:02d}",
+        **episode.profile.described,
+        "measures": recorded.measures,
+    }
     # De-identified: no referral id, no cause, keyed by the episode's pseudonym.
     event = new_envelope(OutcomeRecordedV1, outcome, producer=PRODUCER, referral_id=None)
     uow.publish(event, topic=topic_for("outcome.recorded"), key=episode.episode_id, aggregate_type="episode")

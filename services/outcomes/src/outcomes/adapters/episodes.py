@@ -43,26 +43,20 @@ def contribution_columns(kpi: KpiName) -> tuple[str, str]:
 
 
 _DIMENSIONS = "episode_id, month, programme, provider_id, district, imd_quintile, ethnic_group, age_band, sex"
-_DIMENSION_TYPES = ("text", "text", "text", "text", "text", "smallint", "text", "text", "text")
 _CONTRIBUTIONS = ", ".join(c for kpi in KPIS for c in contribution_columns(kpi.name))
-# Interpolated into the upsert below: constants, never input. Plus groups travel joined by commas
-# (unnest cannot take an array of arrays of different lengths).
-_ARRAYS = ", ".join(
-    f"${i}::{t}[]" for i, t in enumerate((*_DIMENSION_TYPES, "text", *(["int"] * 2 * len(KPIS))), start=1)
-)
+_FACT_FIELDS = f"{_DIMENSIONS}, plus_groups, {_CONTRIBUTIONS}".split(", ")
+# Changed facts are copied into a temporary table of the connection's own, then upserted from it
+# in one statement. Sent as 30 arrays instead, each element cost the client a type check of
+# asyncpg's (about 8 µs a fact in all); a binary COPY encodes each value directly.
+_STAGE_FACTS = "CREATE TEMP TABLE IF NOT EXISTS kpi_facts_staged (LIKE kpi_facts) ON COMMIT DELETE ROWS"
 _FACT_UPSERT = (
-    f"INSERT INTO kpi_facts ({_DIMENSIONS}, plus_groups, {_CONTRIBUTIONS})"  # noqa: S608
-    f" SELECT {_DIMENSIONS}, coalesce(string_to_array(nullif(plus, ''), ','), '{{}}'), {_CONTRIBUTIONS}"
-    f" FROM unnest({_ARRAYS}) AS f({_DIMENSIONS}, plus, {_CONTRIBUTIONS})"
+    f"INSERT INTO kpi_facts ({', '.join(_FACT_FIELDS)})"  # noqa: S608 - constants, never input
+    f" SELECT {', '.join(_FACT_FIELDS)} FROM pg_temp.kpi_facts_staged"
     " ON CONFLICT (episode_id) DO UPDATE SET "
-    + ", ".join(
-        f"{c} = EXCLUDED.{c}"
-        for c in f"{_DIMENSIONS}, plus_groups, {_CONTRIBUTIONS}".split(", ")
-        if c != "episode_id"
-    )
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _FACT_FIELDS if c != "episode_id")
 )
 # The stored fact of each episode, read with it (null columns where it has none yet).
-_FACT_COLUMNS = ", ".join(f"f.{c}" for c in f"{_DIMENSIONS}, plus_groups, {_CONTRIBUTIONS}".split(", ")[1:])
+_FACT_COLUMNS = ", ".join(f"f.{c}" for c in _FACT_FIELDS[1:])
 
 
 class EpisodeRepository:
@@ -187,7 +181,11 @@ class EpisodeRepository:
                 facts.append(fact)
                 self._stored_facts[episode.episode_id] = fact
         if facts:
-            await conn.execute(_FACT_UPSERT, *_fact_arrays(facts))
+            await conn.execute(_STAGE_FACTS)
+            await conn.copy_records_to_table(
+                "kpi_facts_staged", schema_name="pg_temp", records=_fact_rows(facts), columns=_FACT_FIELDS
+            )
+            await conn.execute(_FACT_UPSERT)
             await apply_deltas(conn, deltas)
             await conn.execute(
                 "INSERT INTO kpi_dirty (month) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
@@ -289,22 +287,12 @@ def _stored_fact(row: asyncpg.Record) -> KpiFact | None:
     )
 
 
-def _fact_arrays(facts: list[KpiFact]) -> list[list[object]]:
-    placements = [f.placement for f in facts]
-    arrays: list[list[object]] = [
-        [f.episode_id for f in facts],
-        [p.month for p in placements],
-        [p.programme for p in placements],
-        [p.provider_id for p in placements],
-        [p.district for p in placements],
-        [p.imd_quintile for p in placements],
-        [p.ethnic_group for p in placements],
-        [p.age_band for p in placements],
-        [p.sex for p in placements],
-        [",".join(p.plus_groups) for p in placements],
-    ]
-    for position in range(len(KPIS)):
-        parts = [f.contributions[position] for f in facts]
-        arrays.append([None if p is None else p.numerator for p in parts])
-        arrays.append([None if p is None else p.denominator for p in parts])
-    return arrays
+def _fact_rows(facts: list[KpiFact]) -> list[tuple[object, ...]]:
+    rows = []
+    for fact in facts:
+        p = fact.placement
+        row: list[object] = [fact.episode_id, *p[:-1], list(p.plus_groups)]
+        for part in fact.contributions:
+            row += (None, None) if part is None else (part.numerator, part.denominator)
+        rows.append(tuple(row))
+    return rows

@@ -30,5 +30,5 @@ class OutcomesSettings(ServiceSettings):
         10_000,
         ge=0,
         description="Episodes each process keeps parsed from its own last read or write, so that a "
-        "batch need not read them back (about 6 KB each; 0 keeps none)",
+        "batch need not read them back (about 5 KB each; 0 keeps none)",
     )

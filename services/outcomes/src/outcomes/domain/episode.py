@@ -22,12 +22,10 @@ Rules:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from functools import cached_property
-from types import MappingProxyType
 from typing import NamedTuple
 
 from pydantic import ValidationError
@@ -133,26 +131,25 @@ class Profile:
             plus_groups=tuple(sorted(g.value for g in self.plus_groups)),
         )
 
-    @cached_property
-    def described(self) -> Mapping[str, object]:
-        """The profile as each outcome.recorded event describes it (the contract's field names),
-        worked out once per profile like `placement`: enum members, plus groups sorted."""
-        return MappingProxyType(
-            {
-                "programme": self.programme,
-                "provider_id": self.provider_id,
-                "district": self.district,
-                "imd_quintile": self.imd_quintile,
-                "deprivation_source": self.deprivation_source,
-                "core20": self.core20,
-                "plus_groups": sorted(self.plus_groups),
-                "prioritised": self.prioritised,
-                "age_band": self.age_band,
-                "sex": self.sex,
-                "ethnic_group": self.ethnic_group,
-                "condition_group": self.condition_group,
-            }
-        )
+    @property
+    def described(self) -> dict[str, object]:
+        """The profile as each outcome.recorded event describes it (the contract's field names,
+        enum members, plus groups sorted). Built for each event: remembered per profile like
+        `placement`, it saved 0.5 µs an event for about 650 bytes an episode held."""
+        return {
+            "programme": self.programme,
+            "provider_id": self.provider_id,
+            "district": self.district,
+            "imd_quintile": self.imd_quintile,
+            "deprivation_source": self.deprivation_source,
+            "core20": self.core20,
+            "plus_groups": sorted(self.plus_groups),
+            "prioritised": self.prioritised,
+            "age_band": self.age_band,
+            "sex": self.sex,
+            "ethnic_group": self.ethnic_group,
+            "condition_group": self.condition_group,
+        }
 
 
 @dataclass(frozen=True)

@@ -202,6 +202,19 @@ async def test_filtered_breakdowns_over_the_facts_agree_with_the_unfiltered_ones
                         assert sum(c.episodes for c in cells) == tally.episodes, (by, kpi)
 
 
+async def assert_both_changes_counted_once(outcomes, rid: uuid.UUID) -> None:
+    """The episode has both steps (contacted on 5 March, enrolled on the 9th), and the tallies and
+    cells are what the facts add up to."""
+    episode = await outcomes.episode(rid)
+    assert episode is not None
+    assert (episode.milestones.first_contact_on, episode.milestones.enrolled_on) == (
+        date(2026, 3, 5),
+        date(2026, 3, 9),
+    )
+    await assert_tallies_recomputed(outcomes)
+    await assert_cells_computed(outcomes)
+
+
 async def test_two_transactions_changing_an_episode_not_held_in_memory_take_turns_and_count_once(
     outcomes, other_process
 ):
@@ -225,14 +238,7 @@ async def test_two_transactions_changing_an_episode_not_held_in_memory_take_turn
     await first.commit()
     await first.__aexit__(None, None, None)
     await waiting
-    episode = await outcomes.episode(rid)
-    assert episode is not None
-    assert (episode.milestones.first_contact_on, episode.milestones.enrolled_on) == (
-        date(2026, 3, 5),
-        date(2026, 3, 9),
-    )
-    await assert_tallies_recomputed(outcomes)
-    await assert_cells_computed(outcomes)
+    await assert_both_changes_counted_once(outcomes, rid)
 
 
 async def test_of_two_transactions_changing_an_episode_held_in_memory_the_later_is_refused_and_counts_once(
@@ -258,11 +264,4 @@ async def test_of_two_transactions_changing_an_episode_held_in_memory_the_later_
         await handle_activity(contacted, uow, outcomes.keys)
         await uow.commit()
 
-    episode = await outcomes.episode(rid)
-    assert episode is not None
-    assert (episode.milestones.first_contact_on, episode.milestones.enrolled_on) == (
-        date(2026, 3, 5),
-        date(2026, 3, 9),
-    )
-    await assert_tallies_recomputed(outcomes)
-    await assert_cells_computed(outcomes)
+    await assert_both_changes_counted_once(outcomes, rid)

@@ -150,8 +150,8 @@ class EpisodeRepository:
             return
         version = new_version()
         # An episode taken from memory is written only over the version it was taken at: another
-        # instance's write since (after a rebalance), a rolled-back opening or a hand repair make
-        # the count fall short, and the batch is applied again on what is stored.
+        # instance's write since (after a rebalance), a hand repair or a reset schema make the
+        # count fall short, and the batch is applied again on what is stored.
         status = await conn.execute(
             "UPDATE episodes SET state = u.state, version = $4, updated_at = now()"
             " FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(episode_id, state, held)"

@@ -108,11 +108,12 @@ class EpisodeRepository:
         )
         for row in facts:
             self._stored_facts[row["episode_id"]] = _stored_fact(row)
-        read = [
-            (i, Held(v, e, self._stored_facts.get(i)))
-            for i, v in ((row["episode_id"], row["version"]) for row in locked)
-            if v is not None and (e := self._known[i]) is not None
-        ]
+        read: list[tuple[str, Held]] = []
+        for row in locked:
+            episode_id, version = row["episode_id"], row["version"]
+            episode = self._known[episode_id]
+            if version is not None and episode is not None:
+                read.append((episode_id, Held(version, episode, self._stored_facts.get(episode_id))))
         if read:
             self._uow.after_commit(lambda: self._cache.put_all(read))
 

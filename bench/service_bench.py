@@ -28,6 +28,7 @@ from referral_schemas import Envelope, dump_event
 from referral_schemas.topics import Party, topics_consumed_by, topics_produced_by
 from servicekit.db.relay import KeyPartitions
 from servicekit.messaging.admin import TopicLayout, delete_topics, ensure_topics
+from servicekit.service import run_loop
 from servicekit.settings import InfraSettings
 from servicekit.stack.control import platform_topics
 from servicekit.testing import reset_schema
@@ -92,7 +93,8 @@ async def _until_assigned(service: Any, timeout_s: float = 60) -> None:
 
 def child_main(argv: list[str]) -> None:
     module, done_sql, expect = argv
-    print(json.dumps(asyncio.run(serve_until_done(module, done_sql, int(expect)))), flush=True)
+    # On the loop the service's own entry point runs it on.
+    print(json.dumps(run_loop(serve_until_done(module, done_sql, int(expect)))), flush=True)
 
 
 # ---------------------------------------------------------------- the orchestrator

@@ -52,8 +52,8 @@ schemas: install ## regenerate the checked-in JSON Schemas from the models
 bench: up ## benchmarks; figures go to docs/perf.md by hand after review
 	@$(RUN) python -m bench.kit_hop
 	@$(RUN) python -m bench.intake
-	@$(RUN) python -m bench.triage
-	@$(RUN) python -m bench.outcomes
+	@$(RUN) python -m bench.triage --processes 2
+	@$(RUN) python -m bench.outcomes --processes 2
 	@$(RUN) python -m bench.notify
 	@$(RUN) python -m bench.pipeline
 

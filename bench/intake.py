@@ -12,7 +12,7 @@ import argparse
 
 from bench.common import cpu_line, machine_line, pct, provisioned_bench_database
 from bench.population import submissions
-from bench.service_bench import Target, run_once
+from bench.service_bench import Target, add_group_arguments, run_once, warm_up_line
 
 TARGET = Target(
     service="referral-intake",
@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--referrals", type=int, default=20000)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--processes", type=int, default=1, help="service instances in the group")
+    add_group_arguments(parser)
     args = parser.parse_args()
     admin = provisioned_bench_database()
     paced_count = args.rate * args.seconds
@@ -43,6 +43,7 @@ def main() -> None:
         args.referrals,
         None,
         processes=args.processes,
+        warm_up_runs=args.warm_up_runs,
     )
     paced = run_once(
         TARGET,
@@ -54,6 +55,7 @@ def main() -> None:
     )
     lats, steady = paced["latencies"], paced["steady_latencies"]
     print(machine_line())
+    print(warm_up_line(args))
     print(
         f"referral-intake: {args.referrals} backlog; latency at {args.rate}/s for {args.seconds}s; {args.processes} process(es)"
     )

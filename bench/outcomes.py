@@ -44,7 +44,7 @@ from servicekit.roles import role_for
 from servicekit.settings import dsn_for_role
 
 from bench.common import cpu_line, machine_line, pct, provisioned_bench_database
-from bench.service_bench import Target, run_once
+from bench.service_bench import Target, add_group_arguments, run_once, warm_up_line
 
 TARGET = Target(
     service="outcomes",
@@ -239,7 +239,7 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=10000)
     parser.add_argument("--events", type=int, default=60000)
     parser.add_argument("--kpi-episodes", type=int, default=1_000_000)
-    parser.add_argument("--processes", type=int, default=1, help="service instances in the group")
+    add_group_arguments(parser)
     args = parser.parse_args()
     admin = provisioned_bench_database()
     backlog = run_once(
@@ -250,8 +250,10 @@ def main() -> None:
         None,
         prepare=lambda url: open_episodes(url, args.episodes),
         processes=args.processes,
+        warm_up_runs=args.warm_up_runs,
     )
     print(machine_line())
+    print(warm_up_line(args))
     print(
         f"outcomes: {args.events} provider.activity events waiting for {args.episodes} open episodes; {args.processes} process(es)"
     )

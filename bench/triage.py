@@ -14,7 +14,7 @@ import argparse
 
 from bench.common import cpu_line, machine_line, provisioned_bench_database
 from bench.population import accepted_referrals
-from bench.service_bench import Target, run_once
+from bench.service_bench import Target, add_group_arguments, run_once, warm_up_line
 
 TARGET = Target(
     service="triage",
@@ -31,7 +31,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--referrals", type=int, default=20000)
-    parser.add_argument("--processes", type=int, default=1, help="service instances in the group")
+    add_group_arguments(parser)
     args = parser.parse_args()
     admin = provisioned_bench_database()
     backlog = run_once(
@@ -41,8 +41,10 @@ def main() -> None:
         args.referrals,
         None,
         processes=args.processes,
+        warm_up_runs=args.warm_up_runs,
     )
     print(machine_line())
+    print(warm_up_line(args))
     print(f"triage: {args.referrals} accepted referrals waiting; {args.processes} process(es)")
     print(f"{'decisions/s':>12}{'RSS MB':>9}")
     print(f"{backlog['inputs'] / backlog['elapsed_s']:>12.0f}{backlog['rss_mb']:>9.1f}")

@@ -276,9 +276,9 @@ def run_service(name: str, build: Callable[[], Service]) -> None:
 
 
 def run_loop(main: Coroutine[Any, Any, _T]) -> _T:
-    """Run `main` to completion on uvloop, the event loop every service process runs on: with
-    asyncio's own loop, two outcomes instances made 12,801-13,301 events/s, with uvloop
-    13,379-14,147 (four runs each, alternated), mostly in the sockets' and callbacks' overhead."""
+    """Run `main` to completion on uvloop, the event loop every service process runs on: over
+    eight alternated pairs, two outcomes instances averaged 12,751 events/s on asyncio's own
+    loop and 13,270 on uvloop, and the pipeline's p99 at 500 referrals/s was lower."""
     return uvloop.run(main)
 
 
